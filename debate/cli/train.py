@@ -1,0 +1,120 @@
+"""``debate train``: fine-tune a local model on exported debate data with TRL (GRPO, DPO, KTO, SFT)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+DESCRIPTION = """\
+Train a local model (a save_pretrained directory) on a `debate export` directory with TRL, and save the
+trained model (LoRA merged) into --out, loadable as --backend hf:OUT.
+
+  grpo  DTE: reward agreement with the debate's consensus + format rewards  (data: --format dte)
+  dpo   preference pairs                                                     (data: --format dpo or judge)
+  kto   desirable / undesirable responses                                    (data: --format kto)
+  sft   imitate the consensus traces                                         (data: --format sft, dte or critique)
+
+Defaults come from DTE's code (see docs/training.md); a TOML file (--config) and the flags override them,
+and --set reaches every setting, e.g. --set lora.r=16 --set rewards.consensus=3 --set trl.optim=adamw_torch.
+Needs the [train] extra: pip install 'debate[train]'.
+"""
+
+EPILOG = """\
+examples:
+  debate train --method grpo --data data/dte --model models/base --out models/dte-1
+  debate train --method dpo --data data/dpo --model models/base --out models/dpo-1 --lora --max-steps 200
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a local model on exported debate data (GRPO, DPO, KTO, SFT via TRL)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--method", required=True, choices=["grpo", "dpo", "kto", "sft"])
+    parser.add_argument("--data", required=True, metavar="DIR", help="a `debate export` output directory")
+    parser.add_argument("--model", required=True, metavar="PATH", help="local model directory to start from")
+    parser.add_argument("--out", required=True, metavar="DIR", help="where the trained model goes")
+    parser.add_argument("--config", metavar="TOML", help="settings file; flags override its keys")
+    parser.add_argument("--learning-rate", type=float, metavar="LR")
+    parser.add_argument("--epochs", type=float)
+    parser.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps (overrides --epochs)")
+    parser.add_argument("--batch-size", type=int, metavar="N", help="per device (GRPO: completions)")
+    parser.add_argument("--gradient-accumulation-steps", type=int, metavar="N")
+    parser.add_argument("--lora", action="store_true", help="train a LoRA adapter (DTE: r=128, alpha=256)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--seed", type=int)
+    add_set_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def add_set_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        dest="assignments",
+        metavar="KEY=VALUE",
+        help="any setting; dotted keys reach tables (lora.r=16); values are JSON or text (repeatable)",
+    )
+
+
+def parse_assignments(values: list[str] | None) -> dict[str, Any]:
+    """``["lora.r=16", "trl.optim=adamw_torch"]`` -> ``{"lora": {"r": 16}, "trl": {"optim": "adamw_torch"}}``.
+
+    Values are read as JSON when they parse (numbers, booleans, lists), else taken as text.
+    """
+    result: dict[str, Any] = {}
+    for assignment in values or []:
+        key, sep, raw = assignment.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {assignment!r}: expected KEY=VALUE, e.g. --set learning_rate=1e-5")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.strip().split(".")
+        table = result
+        for parent in parents:
+            table = table.setdefault(parent, {})
+            if not isinstance(table, dict):
+                raise ValueError(f"--set {assignment!r}: {parent!r} is both a value and a table")
+        table[leaf] = value
+    return result
+
+
+def run(args: argparse.Namespace) -> int:
+    from debate.train import MissingTrainingExtra, load_train_settings, require_training_extra, train
+
+    flags = {
+        "model": args.model,
+        "data": args.data,
+        "out": args.out,
+        "learning_rate": args.learning_rate,
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "batch_size": args.batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "device": args.device,
+        "seed": args.seed,
+    }
+    overrides = {**parse_assignments(args.assignments), **{k: v for k, v in flags.items() if v is not None}}
+    if args.lora:
+        overrides["lora"] = overrides.get("lora", {})
+    settings = load_train_settings(args.method, args.config, overrides)
+    try:
+        require_training_extra(settings)
+    except MissingTrainingExtra as error:
+        print(f"debate train: error: {error}", file=sys.stderr)
+        return 2
+    report = train(settings)
+    loss = f"{report.train_loss:.4f}" if report.train_loss is not None else "n/a"
+    print(
+        f"trained {args.method} on {report.rows} rows: {report.steps} steps in {report.runtime_s:.0f} s, "
+        f"final loss {loss}\nmodel: {report.out}  (use it with --backend hf:{report.out})"
+    )
+    return 0

@@ -1,0 +1,135 @@
+"""Run directories for export and training tests, made by real debates on scripted backends.
+
+Each debate's script is a table: debate id -> agent -> one text per round (the
+last repeats). ``write_run`` runs the debates with ``run_debate`` and saves
+them with ``save_results``, exactly what the runner's ``results.jsonl`` holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from debate import Critic, Debater, Judge, Refiner, Scenario, ScriptedBackend, run_debate, save_results
+from debate.transcript import DebateResult
+
+Script = Mapping[str, Mapping[str, Sequence[str]]]
+
+THREE_DEBATERS = Scenario(
+    name="three-debaters",
+    agents=[Debater("a"), Debater("b"), Debater("c")],
+    protocol="rcr",
+    rounds=2,
+    stop="fixed",
+    answer="number",
+    context_visibility={"solution": []},
+)
+
+CRITIC_REFINER = Scenario(
+    name="critic-refiner",
+    agents=[Debater("drafter"), Critic("critic"), Refiner("refiner")],
+    judge=Judge("judge"),
+    protocol="critic_refiner",
+    rounds=2,
+    stop="fixed",
+    answer="number",
+)
+
+JUDGED = Scenario(
+    name="judged",
+    agents=[Debater("a"), Debater("b")],
+    judge=Judge("judge"),
+    protocol="simultaneous",
+    rounds=1,
+    stop="fixed",
+    aggregate="judge",
+    answer="number",
+)
+
+
+def scripted(script: Script) -> ScriptedBackend:
+    def answer(request) -> str:  # noqa: ANN001 - ChatRequest
+        texts = script[request.debate_id][request.agent]
+        return texts[min(request.round, len(texts) - 1)]
+
+    return ScriptedBackend(answer)
+
+
+def debate(
+    scenario: Scenario, script: Script, debate_id: str, question: str, gold: str | None, **context: str
+) -> DebateResult:
+    return run_debate(
+        scenario,
+        question,
+        backend=scripted(script),
+        debate_id=debate_id,
+        gold=gold,
+        context=context,
+        metadata={"item_id": debate_id},
+    )
+
+
+def write_run(run_dir: Path, results: Sequence[DebateResult]) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_results(run_dir / "results.jsonl", results)
+    return run_dir
+
+
+# -- a GSM8K-like run: one debate per labelling case --------------------------------------
+
+GSM_SCRIPT: Script = {
+    # b said 6, was convinced: unanimous 5 in the last round, and 5 is gold
+    "overturned": {
+        "a": ["2 + 3 = 5\n#### 5"],
+        "b": ["2 + 3 = 6\n#### 6", "I was wrong: 2 + 3 = 5\n#### 5"],
+        "c": ["Adding gives 5\n#### 5"],
+    },
+    # everyone agrees from the start: 4
+    "all-agree": {"a": ["2 + 2 = 4\n#### 4"], "b": ["Two twos: 4\n#### 4"], "c": ["4 it is\n#### 4"]},
+    # 7 vs 8 and an abstention: a tie, no consensus
+    "tie": {"a": ["#### 7"], "b": ["#### 8"], "c": ["I cannot tell."]},
+    # a wrong majority: 10 wins 2-1 but gold is 12
+    "wrong-majority": {
+        "a": ["6 + 4 = 10\n#### 10"],
+        "b": ["6 plus 4 is 10\n#### 10"],
+        "c": ["6 * 2 = 12\n#### 12"],
+    },
+}
+
+GSM_ITEMS = {
+    "overturned": ("What is 2 + 3?", "5"),
+    "all-agree": ("What is 2 + 2?", "4"),
+    "tie": ("What is 3 + 4?", "7"),
+    "wrong-majority": ("What is 6 + 6?", "12"),
+}
+
+
+def gsm_results() -> list[DebateResult]:
+    return [
+        debate(THREE_DEBATERS, GSM_SCRIPT, debate_id, question, gold, solution=f"the worked solution: {gold}")
+        for debate_id, (question, gold) in GSM_ITEMS.items()
+    ]
+
+
+CRITIC_SCRIPT: Script = {
+    "fixed": {
+        "drafter": ["3 * 4 = 14\n#### 14"],
+        "critic": ["The multiplication is wrong: 3 * 4 is 12, not 14."],
+        "refiner": ["3 * 4 = 12\n#### 12"],
+        "judge": ["The refined solution is right. #### 12\nVerdict: ACCEPT"],
+    },
+}
+
+
+def critic_results() -> list[DebateResult]:
+    return [debate(CRITIC_REFINER, CRITIC_SCRIPT, "fixed", "What is 3 * 4?", "12")]
+
+
+def judged_results() -> list[DebateResult]:
+    """The same two responses judged twice: once right (5), once wrong (6); gold is 5."""
+    responses = {"a": ["2 + 3 = 5\n#### 5"], "b": ["2 + 3 = 6\n#### 6"]}
+    script: Script = {
+        "judged-right": {**responses, "judge": ["a added correctly; b did not.\n#### 5"]},
+        "judged-wrong": {**responses, "judge": ["b sounds more confident.\n#### 6"]},
+    }
+    return [debate(JUDGED, script, debate_id, "What is 2 + 3?", "5") for debate_id in script]
