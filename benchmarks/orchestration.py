@@ -53,9 +53,16 @@ def script(request) -> str:  # noqa: ANN001
     return f"Agent {request.agent} reasons about it.\n#### {request.round + len(request.debate_id) % 7}"
 
 
-async def run_framework(debates: int, agents: int, rounds: int, concurrency: int, latency: float) -> dict[str, Any]:
-    """Our path: one compiled graph, debates streamed through a bounded pool; results counted, not kept."""
-    from debate import ScriptedBackend, arun_debate, compile_debate
+async def run_framework(
+    debates: int, agents: int, rounds: int, concurrency: int, latency: float, default_gc: bool = False
+) -> dict[str, Any]:
+    """Our path: one compiled graph, debates streamed through a bounded pool; results counted, not kept.
+
+    As in the runner, the garbage collector is relaxed for the run (``debate.relaxed_gc``) unless ``default_gc``.
+    """
+    import contextlib
+
+    from debate import ScriptedBackend, arun_debate, compile_debate, relaxed_gc
 
     scenario = scenario_for(agents, rounds)
     backend = ScriptedBackend(script, latency_s=latency, record=False)
@@ -70,7 +77,8 @@ async def run_framework(debates: int, agents: int, rounds: int, concurrency: int
             messages += len(result.transcript.messages)
 
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
+    with contextlib.nullcontext() if default_gc else relaxed_gc():
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
     wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
     ideal = math.ceil(debates / concurrency) * rounds * latency
     return {
@@ -147,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--baseline-debates", type=int, default=3)
+    parser.add_argument("--default-gc", action="store_true", help="leave the garbage collector at its defaults")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -158,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     shape = {"agents": args.agents, "rounds": args.rounds, "latency": args.latency}
-    rows = [in_subprocess("framework", debates=n, concurrency=args.concurrency, **shape) for n in args.debates]
+    rows = [
+        in_subprocess("framework", debates=n, concurrency=args.concurrency, default_gc=args.default_gc, **shape)
+        for n in args.debates
+    ]
     baseline = in_subprocess("baseline", debates=args.baseline_debates, **shape)
     print(
         f"{args.agents} agents x {args.rounds} rounds, {args.latency * 1000:.0f} ms per call, "

@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "Role": "debate.messages",
     "SamplingParams": "debate.messages",
     "Usage": "debate.messages",
+    "relaxed_gc": "debate.gc_tuning",
     "protocol_names": "debate.protocols",
     "register_protocol": "debate.protocols",
     "arun_debate": "debate.run",
@@ -102,6 +103,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from debate.answers import ChoiceAnswer, FunctionAnswer, NumberAnswer, ParsedAnswer, TextAnswer
     from debate.checkpoint import sqlite_checkpointer
     from debate.dynamics import Dynamics, compute_dynamics
+    from debate.gc_tuning import relaxed_gc
     from debate.graph import DebateState, compile_debate
     from debate.messages import Message, MessageKind, Role, SamplingParams, Usage
     from debate.protocols import protocol_names, register_protocol

@@ -9,8 +9,10 @@ and ``compile_debate``.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, TypedDict
 
 from langgraph.graph import StateGraph
@@ -40,6 +42,40 @@ class DebateState(TypedDict, total=False):
     """The reference answer. Never rendered into a prompt: protocols that assign sides (debate, consultancy) read it."""
     metadata: dict[str, Any]
     """The item's metadata (answer options, distractor, ``item_id``), for protocols that need more than the question."""
+
+
+def on_the_event_loop(function: Any) -> Any:  # noqa: ANN401 - any node or router
+    """``function`` as a coroutine function, so that LangGraph calls it on the event loop.
+
+    LangGraph runs plain (sync) nodes and routers in a thread pool. Ours are
+    pure and take microseconds, so the thread hop is what they would cost:
+    at a thousand debates in flight it was a large share of the framework's CPU.
+    """
+    if not callable(function) or inspect.iscoroutinefunction(function) or not inspect.isfunction(function):
+        return function
+
+    @functools.wraps(function)
+    async def on_loop(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        return function(*args, **kwargs)
+
+    return on_loop
+
+
+class DebateGraph(StateGraph):
+    """The ``StateGraph`` that protocols build: plain functions become coroutines (``on_the_event_loop``).
+
+    Protocols write nodes and routers as ordinary functions; this keeps them off LangGraph's thread pool.
+    """
+
+    def add_node(self, node: Any, action: Any = None, **kwargs: Any) -> DebateGraph:  # noqa: ANN401
+        if action is None:
+            return super().add_node(on_the_event_loop(node), **kwargs)
+        return super().add_node(node, on_the_event_loop(action), **kwargs)
+
+    def add_conditional_edges(
+        self, source: str, path: Callable[..., Any], path_map: Any = None
+    ) -> DebateGraph:  # noqa: ANN401
+        return super().add_conditional_edges(source, on_the_event_loop(path), path_map)
 
 
 class DebateRuntime:
@@ -112,7 +148,10 @@ class DebateRuntime:
         if schedule and agent.role is Role.DEBATER:
             sampling = sampling.model_copy(update={"temperature": schedule[min(round_, len(schedule) - 1)]})
         request = ChatRequest(
-            messages=[ChatMessage(role="system", content=system), ChatMessage(role="user", content=user_prompt)],
+            messages=[
+                ChatMessage(role="system", content=system),
+                ChatMessage(role="user", content=user_prompt),
+            ],
             model=agent.model,
             sampling=sampling,
             agent=agent.name,
@@ -158,6 +197,6 @@ def compile_debate(
 
     backend_map = dict(backends) if isinstance(backends, Mapping) else {DEFAULT_BACKEND: backends}
     runtime = DebateRuntime(scenario, backend_map)
-    builder: StateGraph = StateGraph(DebateState)
+    builder = DebateGraph(DebateState)
     get_protocol(scenario.protocol).build(builder, runtime)
     return builder.compile(checkpointer=checkpointer, name=scenario.name)

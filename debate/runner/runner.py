@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 from agents.backends import Backend, resolve_backend
 from debate.checkpoint import sqlite_checkpointer
 from debate.datasets import Item
+from debate.gc_tuning import relaxed_gc
 from debate.graph import DEFAULT_BACKEND, compile_debate
 from debate.messages import Message
 from debate.run import arun_debate, debate_id_for
@@ -146,7 +147,8 @@ async def arun_dataset(
             run = _DatasetRun(scenario, run_dir, options, dataset, retry_failed=retry_failed)
             for note in notes:
                 run.progress.log(note)
-            return await run.run(items, graph)
+            with relaxed_gc():
+                return await run.run(items, graph)
         finally:
             run_dir.unlock()
     finally:
