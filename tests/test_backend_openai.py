@@ -9,6 +9,7 @@ independent record, not against the client's own bookkeeping.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -19,6 +20,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer, Fault
 
 from agents.backends import BackendError, ChatMessage, ChatRequest, resolve_backend
+from agents.backends import openai as openai_backend
 from agents.backends.openai import OpenAIBackend, RequestRejectedError, parse_openai_uri, retry_after_seconds
 from agents.backends.retrying import RetryPolicy, TransientBackendError
 from debate import SamplingParams, Usage, arun_debate, compile_debate, run_debate, save_results
@@ -47,6 +49,13 @@ def solve_gsm8k(messages: list[dict]) -> str:
     return f"Working through the problem step by step gives {gold}.\n#### {gold}"
 
 
+@pytest.fixture(autouse=True, params=["openai", "lean"])
+def transport(request, monkeypatch):
+    """Every test runs on both transports: they must send the same requests and fail the same way."""
+    monkeypatch.setattr(openai_backend, "DEFAULT_TRANSPORT", request.param)
+    return request.param
+
+
 @pytest.fixture
 def server():
     with FakeOpenAIServer() as server:
@@ -58,7 +67,15 @@ def server():
 
 async def test_sampling_parameters_reach_the_server_and_usage_comes_back(server):
     backend = OpenAIBackend(server.base_url, model="fake-model")
-    sampling = {"temperature": 0.3, "top_p": 0.9, "max_tokens": 77, "seed": 7, "stop": ("####",), "n": 2, "logprobs": True}
+    sampling = {
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "max_tokens": 77,
+        "seed": 7,
+        "stop": ("####",),
+        "n": 2,
+        "logprobs": True,
+    }
 
     [response] = await backend.generate([ask("How many legs has a spider?", **sampling)])
 
@@ -71,7 +88,9 @@ async def test_sampling_parameters_reach_the_server_and_usage_comes_back(server)
     assert {name: body[name] for name in sampling} == {**sampling, "stop": ["####"]}
     assert response.text == "You said: How many legs has a spider?"
     assert response.model == "fake-model"
-    assert response.usage == Usage(prompt_tokens=server.prompt_tokens, completion_tokens=server.completion_tokens)
+    assert response.usage == Usage(
+        prompt_tokens=server.prompt_tokens, completion_tokens=server.completion_tokens
+    )
     assert response.usage.completion_tokens == 2 * len(response.text.split())  # n=2 choices, both counted
     assert response.latency_s > 0
     await backend.aclose()
@@ -97,7 +116,9 @@ async def test_usage_is_summed_over_many_concurrent_requests(server):
 
     responses = await backend.generate(requests)
 
-    assert [r.text for r in responses] == [f"You said: {r.messages[-1].content}" for r in requests]  # in order
+    assert [r.text for r in responses] == [
+        f"You said: {r.messages[-1].content}" for r in requests
+    ]  # in order
     total = sum((r.usage for r in responses), Usage())
     assert total == Usage(prompt_tokens=server.prompt_tokens, completion_tokens=server.completion_tokens)
     assert total.prompt_tokens == sum(2 + i + 1 for i in range(40))  # "Be brief." + i+1 words
@@ -109,7 +130,14 @@ async def test_usage_is_summed_over_many_concurrent_requests(server):
 
 async def test_every_kind_of_transient_failure_is_retried_and_counted(server):
     backend = OpenAIBackend(server.base_url, model="fake-model", timeout_s=0.3, retry=FAST_RETRY)
-    faults = [Fault.rate_limited(), Fault.server_error(), Fault.status_code(503), Fault.drop(), Fault.malformed(), Fault.slow(1.0)]
+    faults = [
+        Fault.rate_limited(),
+        Fault.server_error(),
+        Fault.status_code(503),
+        Fault.drop(),
+        Fault.malformed(),
+        Fault.slow(1.0),
+    ]
     server.fail_next(*faults)
 
     [response] = await backend.generate([ask("still there?")])
@@ -151,13 +179,17 @@ async def test_client_errors_fail_at_once_with_the_status(server, status):
 
     assert caught.value.status == status
     assert isinstance(caught.value, BackendError) and not isinstance(caught.value, TransientBackendError)
-    assert f"HTTP {status}" in str(caught.value) and "injected" in str(caught.value)  # the server's own message
+    assert f"HTTP {status}" in str(caught.value) and "injected" in str(
+        caught.value
+    )  # the server's own message
     assert len(server.chat_bodies) == 1 and backend.retries == 0
     await backend.aclose()
 
 
 async def test_gives_up_after_the_last_attempt(server):
-    backend = OpenAIBackend(server.base_url, model="fake-model", retry=FAST_RETRY.model_copy(update={"max_attempts": 3}))
+    backend = OpenAIBackend(
+        server.base_url, model="fake-model", retry=FAST_RETRY.model_copy(update={"max_attempts": 3})
+    )
     server.fail_next(*[Fault.server_error()] * 5)
 
     with pytest.raises(BackendError, match="gave up after 3 attempts.*HTTP 500") as caught:
@@ -183,7 +215,9 @@ async def test_concurrency_cap_holds_on_the_server_side():
 async def test_requests_beyond_the_cap_wait_in_line_without_timing_out():
     # 6 requests one at a time take 0.6 s; each one's own call takes 0.1 s, well within its 0.4 s timeout
     with FakeOpenAIServer(delay_s=0.1) as server:
-        backend = OpenAIBackend(server.base_url, model="fake-model", max_concurrency=1, timeout_s=0.4, retry=None)
+        backend = OpenAIBackend(
+            server.base_url, model="fake-model", max_concurrency=1, timeout_s=0.4, retry=None
+        )
         await backend.generate([ask(f"question {i}") for i in range(6)])
         await backend.aclose()
     assert server.completions == 6 and server.max_in_flight == 1
@@ -272,7 +306,85 @@ def test_api_key_is_sent_to_the_server_and_nowhere_else(monkeypatch, caplog, cap
     assert [place for place, content in places.items() if key in content] == []
 
 
+# -- connections -------------------------------------------------------------------------------
+
+
+async def test_a_full_pool_of_connections_is_used_at_once_without_waiting():
+    # the openai transport spreads 100 connections over several small pools; none may sit idle while others queue
+    with FakeOpenAIServer(delay_s=0.1) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model", max_concurrency=100, retry=None)
+        started = time.perf_counter()
+        await backend.generate([ask(f"question {i}") for i in range(200)])
+        elapsed = time.perf_counter() - started
+        await backend.aclose()
+    assert server.max_in_flight == 100 and server.completions == 200
+    assert elapsed < 2.0  # two waves of 0.1 s, with room for a slow machine; serialised it would take 20 s
+
+
+async def test_connections_the_server_closed_while_idle_are_not_reused():
+    with FakeOpenAIServer(idle_timeout_s=0.2) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model", retry=None)  # any error would surface
+        await backend.generate([ask(f"question {i}") for i in range(4)])
+        await asyncio.sleep(0.5)  # the server hangs up on the idle keep-alive connections
+
+        [response] = await backend.generate([ask("are you still there?")])
+        await backend.aclose()
+    assert response.text == "You said: are you still there?"
+
+
+async def test_chunked_answers_and_connection_close_are_understood():
+    """Servers behind proxies may stream the JSON in chunks and close the connection after each answer."""
+    completion = {
+        "model": "chunky",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "in two pieces"}}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+    }
+    body = json.dumps(completion).encode()
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:17], body[17:])) + b"0\r\n\r\n"
+    connections = 0
+
+    async def answer_and_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_and_hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    backend = OpenAIBackend(f"http://127.0.0.1:{port}/v1", model="m", retry=None)
+
+    responses = [await backend.generate([ask()]) for _ in range(2)]
+    await backend.aclose()
+    server.close()
+
+    assert [response.text for [response] in responses] == ["in two pieces"] * 2
+    assert responses[0][0].model == "chunky" and responses[0][0].usage == Usage(
+        prompt_tokens=5, completion_tokens=3
+    )
+    assert connections == 2  # "Connection: close" was honoured: a new connection for the second request
+
+
 # -- URIs ----------------------------------------------------------------------------------
+
+
+def test_the_transport_is_chosen_per_backend_or_in_the_uri(transport):
+    assert OpenAIBackend("http://h1:8000/v1").transport == transport  # the default (switched by the fixture)
+    lean = OpenAIBackend("http://h1:8000/v1", transport="lean")
+    assert [endpoint.transport for endpoint in lean.endpoints] == ["lean"]
+    assert "transport='lean'" in repr(lean)
+    assert resolve_backend("openai://h1:8000/v1?model=M&transport=lean").transport == "lean"  # type: ignore[attr-defined]
+    with pytest.raises(
+        ValueError, match="transport='fast': transport 'fast' is not one of \\['openai', 'lean'\\]"
+    ):
+        resolve_backend("openai://h1:8000/v1?transport=fast")
 
 
 def test_uri_grammar():
@@ -285,7 +397,9 @@ def test_uri_grammar():
         "model": "gpt-4o-mini",
         "key_env": "OPENAI_API_KEY",
     }
-    parsed = parse_openai_uri("openai://h1:8000/v1,h2:8001?model=M&max_concurrency=32&timeout_s=60&max_attempts=3")
+    parsed = parse_openai_uri(
+        "openai://h1:8000/v1,h2:8001?model=M&max_concurrency=32&timeout_s=60&max_attempts=3"
+    )
     assert parsed["base_url"] == ["http://h1:8000/v1", "http://h2:8001/v1"]  # the path defaults to /v1
     assert (parsed["max_concurrency"], parsed["timeout_s"], parsed["retry"].max_attempts) == (32, 60.0, 3)
 
@@ -306,7 +420,10 @@ def test_uri_grammar():
         ("openai://h1/v1?timeout_s=soon", "timeout_s='soon': expected a number > 0"),
         ("openai://h1/v1?model=a&model=b", "'model' is given twice"),
         ("openai://user:secret@h1/v1", "credentials .* key_env"),
-        ("openai://h1/v1?key_env=NO_SUCH_VARIABLE_FOR_DEBATE_TESTS", "key_env: environment variable 'NO_SUCH"),
+        (
+            "openai://h1/v1?key_env=NO_SUCH_VARIABLE_FOR_DEBATE_TESTS",
+            "key_env: environment variable 'NO_SUCH",
+        ),
     ],
 )
 def test_bad_uris_name_the_bad_part(uri, complaint):

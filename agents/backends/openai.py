@@ -18,6 +18,15 @@ held as a ``SecretStr`` (stars in any ``repr``, ``str`` or dump of the
 backend); error messages are built without it, and redact it where a server
 echoes it back.
 
+Requests travel by one of two transports. ``"openai"`` (the default) is the
+``openai`` package's client, spread over several clients with small connection
+pools: httpcore scans its whole pool on every request, so one pool of 1,000
+connections costs milliseconds of CPU per request. ``"lean"`` is this
+package's own asyncio HTTP/1.1 client (``openai_transport``), several times
+cheaper per request again, for runs with hundreds of requests in flight
+(numbers in docs/benchmarks.md). Both turn failures into the same typed
+errors.
+
 The ``openai`` package is imported on first use, so resolving any backend URI
 (which imports this module to register its schemes) stays cheap.
 """
@@ -27,11 +36,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import os
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import SecretStr
@@ -42,6 +53,7 @@ from agents.backends._uri import parse_params, positive_float, positive_int, tex
 from agents.backends.balancing import LoadBalancedBackend
 from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
 from agents.backends.concurrency import ConcurrencyLimitedBackend
+from agents.backends.openai_transport import HTTPConnectionPool, HTTPResponse
 from agents.backends.per_request import PerRequestBackend
 from agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 from debate.messages import SamplingParams, Usage
@@ -55,6 +67,15 @@ NO_KEY = "EMPTY"
 """Sent when no key is configured: local servers ignore it, the client requires one."""
 
 DEFAULT_RETRY = RetryPolicy()
+
+Transport = Literal["openai", "lean"]
+"""How requests travel: the ``openai`` package's client, or our own lean asyncio HTTP/1.1 client."""
+
+DEFAULT_TRANSPORT: Transport = "openai"
+"""The well-known path; ``"lean"`` is opt-in (``transport="lean"``, or ``?transport=lean`` in a URI)."""
+
+CONNECTIONS_PER_CLIENT = 16
+"""Pool size of each ``openai`` client: httpcore's per-request work grows with the pool, so pools stay small."""
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 """Besides every 5xx: timeouts, conflicts and rate limits pass with time."""
@@ -120,8 +141,58 @@ def read_api_key(key_env: str | None) -> SecretStr | None:
         return None
     key = os.environ.get(key_env)
     if not key:
-        raise ValueError(f"key_env: environment variable {key_env!r} is not set (or empty); export your API key in it")
+        raise ValueError(
+            f"key_env: environment variable {key_env!r} is not set (or empty); export your API key in it"
+        )
     return SecretStr(key)
+
+
+def transport_name(value: str) -> Transport:
+    """``value`` checked against the known transports (for constructors and URIs alike)."""
+    if value not in get_args(Transport):
+        raise ValueError(f"transport {value!r} is not one of {list(get_args(Transport))}")
+    return value  # type: ignore[return-value]
+
+
+def error_message(body: str) -> str | None:
+    """The ``message`` of an OpenAI-style error body (``{"error": {"message": ...}}``), if it is one."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    error = parsed.get("error", parsed) if isinstance(parsed, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else None
+
+
+class OpenAIClients:
+    """Several ``openai`` clients sharing one endpoint's connections, each with a small pool.
+
+    httpcore walks its whole pool on each request and each response, so one
+    client with 1,000 connections spends milliseconds of CPU per request on
+    bookkeeping. Pools of ``CONNECTIONS_PER_CLIENT`` keep that walk short.
+    Each request goes to the client with the fewest in flight, so as long as
+    at most ``max_connections`` requests run at once, none waits for a
+    connection.
+    """
+
+    def __init__(self, new_client: Callable[[int], openai.AsyncOpenAI], max_connections: int) -> None:
+        count = math.ceil(max_connections / CONNECTIONS_PER_CLIENT)
+        self.clients = [new_client(math.ceil(max_connections / count)) for _ in range(count)]
+        self.in_flight = [0] * count
+
+    @contextmanager
+    def lease(self) -> Iterator[openai.AsyncOpenAI]:
+        index = self.in_flight.index(min(self.in_flight))
+        self.in_flight[index] += 1
+        try:
+            yield self.clients[index]
+        finally:
+            self.in_flight[index] -= 1
+
+    async def aclose(self) -> None:
+        for client in self.clients:
+            await client.close()
 
 
 class OpenAIEndpoint(PerRequestBackend):
@@ -133,6 +204,8 @@ class OpenAIEndpoint(PerRequestBackend):
     the concurrency cap in front of this endpoint so requests never wait for
     a connection. The openai client's own retries are off: failures surface
     at once, typed, for ``RetryingBackend`` to handle and count.
+    ``transport`` picks the HTTP client (see the module docstring); both
+    send the same requests and raise the same errors.
     """
 
     def __init__(
@@ -143,6 +216,7 @@ class OpenAIEndpoint(PerRequestBackend):
         key_env: str | None = None,
         max_connections: int = 64,
         timeout_s: float = 300.0,
+        transport: Transport | None = None,
         name: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -154,23 +228,44 @@ class OpenAIEndpoint(PerRequestBackend):
         self.key_env = key_env
         self.max_connections = max_connections
         self.timeout_s = timeout_s
+        self.transport = transport_name(transport or DEFAULT_TRANSPORT)
         self.name = name or self.base_url
         self._api_key = read_api_key(key_env)
-        self._clients: LoopLocal[openai.AsyncOpenAI] = LoopLocal(self._new_client)
+        self._clients: LoopLocal[OpenAIClients | HTTPConnectionPool] = LoopLocal(self._new_clients)
         self._model_lookup = LoopLocal(asyncio.Lock)
         self._served_model: str | None = None
 
     def __repr__(self) -> str:
-        return f"OpenAIEndpoint({self.base_url!r}, model={self.model!r}, key_env={self.key_env!r})"
+        return (
+            f"OpenAIEndpoint({self.base_url!r}, model={self.model!r}, key_env={self.key_env!r}, "
+            f"transport={self.transport!r})"
+        )
 
-    def _new_client(self) -> openai.AsyncOpenAI:
+    @property
+    def _connect_timeout_s(self) -> float:
+        return min(self.timeout_s, 10.0)
+
+    def _new_clients(self) -> OpenAIClients | HTTPConnectionPool:
+        if self.transport == "lean":
+            return HTTPConnectionPool(
+                self.base_url,
+                max_connections=self.max_connections,
+                timeout_s=self.timeout_s,
+                connect_timeout_s=self._connect_timeout_s,
+                headers={
+                    "Authorization": f"Bearer {self._api_key.get_secret_value() if self._api_key else NO_KEY}"
+                },
+            )
+        return OpenAIClients(self._new_client, self.max_connections)
+
+    def _new_client(self, max_connections: int) -> openai.AsyncOpenAI:
         import openai
 
         # Built from what openai exports, so the pool is of whichever HTTP library (httpx, httpx2) it runs on.
         limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
-            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+            max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        timeout = openai.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
+        timeout = openai.Timeout(self.timeout_s, connect=self._connect_timeout_s)
         return openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=self._api_key.get_secret_value() if self._api_key else NO_KEY,
@@ -180,42 +275,50 @@ class OpenAIEndpoint(PerRequestBackend):
         )
 
     async def aclose(self) -> None:
-        """Close the running event loop's connection pool."""
-        client = self._clients.pop_current()
-        if client is not None:
-            await client.close()
+        """Close the running event loop's connections."""
+        clients = self._clients.pop_current()
+        if clients is not None:
+            await clients.aclose()
 
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
         model = request.model or self.model or await self.served_model()
-        messages = [{"role": message.role, "content": message.content} for message in request.messages]
+        body = {
+            "model": model,
+            "messages": [{"role": message.role, "content": message.content} for message in request.messages],
+            **openai_sampling(request.sampling),
+        }
         started = time.perf_counter()
-        completion = await self._call(
-            self._clients.get().chat.completions.create(
-                model=model,
-                messages=messages,  # type: ignore[arg-type]
-                **openai_sampling(request.sampling),
-            )
-        )
+        completion = await self._chat_completion(body)
         latency = time.perf_counter() - started
         try:
-            text_ = completion.choices[0].message.content or ""
-        except (AttributeError, IndexError, TypeError) as error:
-            raise TransientBackendError(f"{self.name}: malformed completion ({error})", kind="malformed") from None
-        usage = completion.usage
+            text_ = completion["choices"][0]["message"]["content"] or ""
+            usage = completion.get("usage") or {}
+            prompt_tokens, completion_tokens = (
+                usage.get("prompt_tokens") or 0,
+                usage.get("completion_tokens") or 0,
+            )
+            if not isinstance(text_, str):
+                raise TypeError(f"content is a {type(text_).__name__}, not text")
+        except (AttributeError, IndexError, KeyError, TypeError) as error:
+            raise TransientBackendError(
+                f"{self.name}: malformed completion ({error!r})", kind="malformed"
+            ) from None
         return ChatResponse(
             text=text_,
-            model=completion.model or model,
-            usage=Usage(
-                prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-                completion_tokens=(usage.completion_tokens or 0) if usage else 0,
-            ),
+            model=completion.get("model") or model,
+            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
             latency_s=latency,
         )
 
     async def list_models(self) -> list[str]:
         """The model names the server serves (``GET /models``)."""
-        page = await self._call(self._clients.get().models.list())
-        return [model.id for model in page.data]
+        clients = self._clients.get()
+        if isinstance(clients, HTTPConnectionPool):
+            page = self._json(await self._lean_call(clients.request("GET", "/models")))
+            return [model["id"] for model in page["data"]]
+        with clients.lease() as client:
+            models = await self._call(client.models.list())
+        return [model.id for model in models.data]
 
     async def served_model(self) -> str:
         """The server's only model, looked up once."""
@@ -231,6 +334,47 @@ class OpenAIEndpoint(PerRequestBackend):
                     self._served_model = models[0]
         return self._served_model
 
+    async def _chat_completion(self, body: dict[str, Any]) -> Any:
+        """The server's completion as parsed JSON; pydantic models of it would cost CPU and tell us nothing more."""
+        clients = self._clients.get()
+        if isinstance(clients, HTTPConnectionPool):
+            return self._json(
+                await self._lean_call(clients.request("POST", "/chat/completions", json.dumps(body).encode()))
+            )
+        with clients.lease() as client:
+            # The client's plain POST (its documented way to reach any endpoint) skips the typed create()'s
+            # transform of every parameter and its pydantic model of the answer: a third of the client's CPU.
+            text_ = await self._call(client.post("/chat/completions", body=body, cast_to=str))
+        return self._json(text_)
+
+    def _json(self, body: bytes | str) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+            raise TransientBackendError(
+                f"{self.name}: malformed response ({error})", kind="malformed"
+            ) from None
+
+    async def _lean_call(self, call: Awaitable[HTTPResponse]) -> bytes:
+        """Await a lean-transport request, turning failures and error statuses into our typed errors."""
+        try:
+            response = await call
+        except TimeoutError:
+            raise TransientBackendError(
+                f"{self.name}: no answer within {self.timeout_s}s", kind="timeout"
+            ) from None
+        except (OSError, EOFError) as error:  # refused, reset, or the server hung up mid-answer
+            raise TransientBackendError(
+                f"{self.name}: connection failed ({type(error).__name__}: {error})", kind="connection"
+            ) from error
+        except (ValueError, asyncio.LimitOverrunError) as error:
+            raise TransientBackendError(
+                f"{self.name}: malformed HTTP answer ({error})", kind="malformed"
+            ) from None
+        if response.status >= 400:
+            raise self._status_error(response.status, response.text, response.headers)
+        return response.body
+
     async def _call(self, call: Awaitable[T]) -> T:
         """Await an openai client call, turning its failures into our typed errors."""
         import openai
@@ -238,22 +382,24 @@ class OpenAIEndpoint(PerRequestBackend):
         try:
             return await call
         except openai.APIStatusError as error:
-            raise self._status_error(error) from None  # not chained: the server's text may quote the key
+            # not chained: the server's text may quote the key
+            raise self._status_error(error.status_code, error.response.text, error.response.headers) from None
         except openai.APITimeoutError:
-            raise TransientBackendError(f"{self.name}: no answer within {self.timeout_s}s", kind="timeout") from None
+            raise TransientBackendError(
+                f"{self.name}: no answer within {self.timeout_s}s", kind="timeout"
+            ) from None
         except openai.APIConnectionError as error:
             cause = error.__cause__ or error
             raise TransientBackendError(
                 f"{self.name}: connection failed ({type(cause).__name__}: {cause})", kind="connection"
             ) from error
         except json.JSONDecodeError as error:
-            raise TransientBackendError(f"{self.name}: malformed response ({error})", kind="malformed") from None
+            raise TransientBackendError(
+                f"{self.name}: malformed response ({error})", kind="malformed"
+            ) from None
 
-    def _status_error(self, error: openai.APIStatusError) -> BackendError:
-        status = error.status_code
-        body = error.body
-        detail = body.get("message") if isinstance(body, dict) else None
-        detail = self._redact(str(detail or error.response.text)[:500])
+    def _status_error(self, status: int, body: str, headers: Mapping[str, str]) -> BackendError:
+        detail = self._redact((error_message(body) or body)[:500])
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         message = f"{self.name}: HTTP {status} {phrase}: {detail}"
         if status in RETRYABLE_STATUSES or status >= 500:
@@ -261,7 +407,7 @@ class OpenAIEndpoint(PerRequestBackend):
                 message,
                 kind="rate_limited" if status == 429 else "server_error",
                 status=status,
-                retry_after_s=retry_after_seconds(error.response.headers),
+                retry_after_s=retry_after_seconds(headers),
             )
         hint = STATUS_HINTS.get(status)
         return RequestRejectedError(f"{message} ({hint})" if hint else message, status=status)
@@ -284,7 +430,8 @@ class OpenAIBackend:
     ``ChatResponse.text`` is the first choice's text: with ``SamplingParams.n
     > 1`` the server samples n choices (all counted in usage) but the
     one-text-per-request protocol returns one. ``latency_s`` is the successful
-    attempt's.
+    attempt's. ``transport="lean"`` swaps the ``openai`` client for our own
+    lean HTTP/1.1 client (same requests, same errors, far less CPU per request).
     """
 
     def __init__(
@@ -297,6 +444,7 @@ class OpenAIBackend:
         timeout_s: float = 300.0,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         down_for_s: float = 5.0,
+        transport: Transport | None = None,
         name: str | None = None,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -307,13 +455,25 @@ class OpenAIBackend:
         self.model = model
         self.key_env = key_env
         self.max_concurrency = max_concurrency
+        self.transport = transport_name(transport or DEFAULT_TRANSPORT)
         self.endpoints = [
-            OpenAIEndpoint(url, model=model, key_env=key_env, max_connections=max_concurrency, timeout_s=timeout_s)
+            OpenAIEndpoint(
+                url,
+                model=model,
+                key_env=key_env,
+                max_connections=max_concurrency,
+                timeout_s=timeout_s,
+                transport=transport,
+            )
             for url in urls
         ]
         self.name = name or f"openai:{','.join(endpoint.base_url for endpoint in self.endpoints)}"
-        capped: list[Backend] = [ConcurrencyLimitedBackend(endpoint, max_concurrency) for endpoint in self.endpoints]
-        self.balancer = LoadBalancedBackend(capped, down_for_s=down_for_s, name=self.name) if len(capped) > 1 else None
+        capped: list[Backend] = [
+            ConcurrencyLimitedBackend(endpoint, max_concurrency) for endpoint in self.endpoints
+        ]
+        self.balancer = (
+            LoadBalancedBackend(capped, down_for_s=down_for_s, name=self.name) if len(capped) > 1 else None
+        )
         inner = self.balancer or capped[0]
         self.retrying = RetryingBackend(inner, retry, name=self.name) if retry is not None else None
         self._pipeline: Backend = self.retrying or inner
@@ -330,7 +490,7 @@ class OpenAIBackend:
         urls = [endpoint.base_url for endpoint in self.endpoints]
         return (
             f"OpenAIBackend({urls!r}, model={self.model!r}, key_env={self.key_env!r}, "
-            f"max_concurrency={self.max_concurrency})"
+            f"max_concurrency={self.max_concurrency}, transport={self.transport!r})"
         )
 
     @property
@@ -358,10 +518,11 @@ URI_PARAMS = {
     "max_concurrency": positive_int,
     "timeout_s": positive_float,
     "max_attempts": positive_int,
+    "transport": transport_name,
 }
 """Query parameters of ``openai://`` URIs; ``max_attempts`` sets the retry policy's (1: no retries)."""
 
-URI_SHAPE = "SCHEME://HOST[:PORT][/PATH][,HOST[:PORT][/PATH]...][?model=NAME&key_env=VAR&max_concurrency=K&timeout_s=S&max_attempts=N]"
+URI_SHAPE = "SCHEME://HOST[:PORT][/PATH][,HOST[:PORT][/PATH]...][?model=NAME&key_env=VAR&max_concurrency=K&timeout_s=S&max_attempts=N&transport=openai|lean]"
 
 
 def parse_openai_uri(uri: str) -> dict[str, Any]:
@@ -384,12 +545,16 @@ def parse_openai_uri(uri: str) -> dict[str, Any]:
         if not part:
             raise ValueError(f"backend URI {uri!r}: empty endpoint; separate endpoints with single commas")
         if "@" in part:
-            raise ValueError(f"backend URI {uri!r}: credentials in the host part are not allowed; use key_env=VAR")
+            raise ValueError(
+                f"backend URI {uri!r}: credentials in the host part are not allowed; use key_env=VAR"
+            )
         split = urlsplit(f"{transports[scheme]}://{part}")
         try:
             split.port  # noqa: B018 - parses and validates the port
         except ValueError:
-            raise ValueError(f"backend URI {uri!r}: endpoint {part!r} has an invalid port (1-65535)") from None
+            raise ValueError(
+                f"backend URI {uri!r}: endpoint {part!r} has an invalid port (1-65535)"
+            ) from None
         if not split.hostname or split.query or split.fragment:
             raise ValueError(f"backend URI {uri!r}: endpoint {part!r} is not HOST[:PORT][/PATH]")
         urls.append(f"{split.scheme}://{split.netloc}{split.path.rstrip('/') or '/v1'}")

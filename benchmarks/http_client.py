@@ -1,0 +1,338 @@
+"""HTTP client overhead: CPU per chat request against a local OpenAI-compatible server.
+
+A lean asyncio server runs in its own process (its CPU is not counted) and
+answers ``POST /v1/chat/completions`` with a small fixed completion after
+``--latency`` seconds, and ``GET /v1/models``. Each client configuration runs
+in a fresh interpreter: it opens its connections with one warm-up wave of C
+requests, then sends R requests with C in flight and reports wall time and
+process CPU per request (``time.process_time``). Clients:
+
+- ``bare``: a minimal asyncio HTTP/1.1 client, one keep-alive connection per
+  in-flight slot, ``json.loads`` of the body: the floor;
+- ``openai``: ``openai.AsyncOpenAI().chat.completions.create`` with the
+  client's default settings;
+- ``openai-tuned``: the same call on one client built as ``OpenAIEndpoint``
+  builds each of its clients, with one pool of C connections (no retries):
+  how ``OpenAIEndpoint`` sent every request before it spread them over
+  clients with small pools;
+- ``openai-raw``: the tuned client's ``with_raw_response`` and ``json.loads``
+  (no pydantic models for the completion);
+- ``backend``: ``OpenAIBackend(...).generate([ChatRequest])`` with default
+  settings (the ``openai`` transport): what the framework pays per message;
+- ``endpoint-lean``: ``OpenAIEndpoint(transport="lean").generate_one``
+  alone, without the retry and concurrency-cap wrappers;
+- ``backend-lean``: ``OpenAIBackend(transport="lean")``: our own asyncio
+  HTTP/1.1 transport behind the same endpoint, retries and caps.
+
+Usage::
+
+    python benchmarks/http_client.py                                # the default table
+    python benchmarks/http_client.py --clients bare backend --in-flight 1000 --json http.json
+    python benchmarks/http_client.py --profile openai --in-flight 1000   # cProfile, top entries
+
+Requests per configuration are ``min(--requests, C * --max-waves)``, so that
+the low-concurrency rows do not take minutes of pure waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import multiprocessing
+import platform
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+CLIENTS = ("bare", "openai", "openai-tuned", "openai-raw", "backend", "endpoint-lean", "backend-lean")
+MODEL = "bench-model"
+MESSAGES = [
+    {"role": "system", "content": "You are a careful debater."},
+    {"role": "user", "content": "What is 17 * 23? Answer in one line."},
+]
+COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "17 * 23 = 391.\n#### 391"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 25, "completion_tokens": 9, "total_tokens": 34},
+    }
+).encode()
+MODELS = json.dumps(
+    {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "bench"}]}
+).encode()
+
+
+# -- the server (its own process) ----------------------------------------------------------
+
+
+class _ServerProtocol(asyncio.Protocol):
+    """Just enough HTTP/1.1: Content-Length bodies, keep-alive, answers in request order after a delay."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.tail: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            self.buffer = self.buffer[head_end + 4 + length :]
+            method, path = head.split(" ", 2)[:2]
+            if method == "GET" and path.startswith("/v1/models"):
+                self._send(MODELS)
+            else:
+                asyncio.get_running_loop().call_later(self.latency, self._send, COMPLETION)
+
+    def _send(self, body: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            self.transport.write(head.encode("latin-1") + body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+def serve(latency: float, port_queue: Any) -> None:
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _ServerProtocol(latency), "127.0.0.1", 0, backlog=4096
+        )
+        port_queue.put(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# -- the clients -----------------------------------------------------------------------------
+
+
+async def bare_client(base_url: str, in_flight: int) -> Callable[[], Awaitable[str]]:
+    """One keep-alive connection per in-flight slot, taken from an idle list."""
+    host, port = base_url.split("//")[1].split("/")[0].split(":")
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "max_tokens": 64}).encode()
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def call() -> str:
+        connection = idle.pop() if idle else await asyncio.open_connection(host, int(port))
+        reader, writer = connection
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        completion = json.loads(await reader.readexactly(length))
+        idle.append(connection)
+        return completion["choices"][0]["message"]["content"]
+
+    return call
+
+
+async def openai_client(
+    base_url: str, in_flight: int, *, tuned: bool, raw: bool
+) -> Callable[[], Awaitable[str]]:
+    import openai
+
+    if tuned:
+        from agents.backends.openai import OpenAIEndpoint
+
+        client = OpenAIEndpoint(base_url)._new_client(max_connections=in_flight)
+    else:
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="EMPTY")
+    create = client.chat.completions.with_raw_response.create if raw else client.chat.completions.create
+
+    async def call() -> str:
+        answer = await create(model=MODEL, messages=MESSAGES, max_tokens=64)  # type: ignore[arg-type]
+        if raw:
+            return json.loads(answer.content)["choices"][0]["message"]["content"]
+        return answer.choices[0].message.content  # type: ignore[union-attr]
+
+    return call
+
+
+async def backend_client(
+    base_url: str, in_flight: int, *, transport: str | None, wrapped: bool = True
+) -> Callable[[], Awaitable[str]]:
+    from agents.backends import ChatMessage, ChatRequest
+    from agents.backends.openai import OpenAIBackend, OpenAIEndpoint
+    from debate import SamplingParams
+
+    options = {"transport": transport} if transport else {}  # none: the default of the code under test
+    if wrapped:
+        backend: Any = OpenAIBackend(base_url, model=MODEL, max_concurrency=in_flight, **options)
+    else:
+        backend = OpenAIEndpoint(base_url, model=MODEL, max_connections=in_flight, **options)
+    request = ChatRequest(
+        messages=[ChatMessage(**message) for message in MESSAGES], sampling=SamplingParams(max_tokens=64)
+    )
+
+    async def call() -> str:
+        [response] = await backend.generate([request])
+        return response.text
+
+    return call
+
+
+def make_client(kind: str, base_url: str, in_flight: int) -> Awaitable[Callable[[], Awaitable[str]]]:
+    if kind == "bare":
+        return bare_client(base_url, in_flight)
+    if kind.startswith("openai"):
+        return openai_client(base_url, in_flight, tuned=kind != "openai", raw=kind == "openai-raw")
+    if kind == "endpoint-lean":
+        return backend_client(base_url, in_flight, transport="lean", wrapped=False)
+    return backend_client(base_url, in_flight, transport="lean" if kind == "backend-lean" else None)
+
+
+async def measure(
+    kind: str, base_url: str, in_flight: int, requests: int, profile: bool = False
+) -> dict[str, Any]:
+    call = await make_client(kind, base_url, in_flight)
+    expected = json.loads(COMPLETION)["choices"][0]["message"]["content"]
+    assert await call() == expected, "the client got a wrong answer"
+    await asyncio.gather(*(call() for _ in range(in_flight)))  # warm-up: opens the connections
+    remaining = requests
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await call()
+
+    profiler = cProfile.Profile() if profile else None
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    if profiler:
+        profiler.disable()
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    row: dict[str, Any] = {
+        "client": kind,
+        "in_flight": in_flight,
+        "requests": requests,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_ms_per_request": 1000 * cpu / requests,
+    }
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+        row["profile"] = text.getvalue()
+    return row
+
+
+def in_subprocess(**params: Any) -> dict[str, Any]:
+    """One configuration in a fresh interpreter, so that no pool, cache or import is shared."""
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(params)], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{params}: child failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "pydantic", "tenacity"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[package] = version(package)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
+    parser.add_argument("--in-flight", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per configuration (at most)")
+    parser.add_argument("--max-waves", type=int, default=20, help="at most C * this many requests per row")
+    parser.add_argument(
+        "--latency", type=float, default=0.2, help="seconds the server waits before answering"
+    )
+    parser.add_argument(
+        "--profile", choices=CLIENTS, help="cProfile this client instead and print its top entries"
+    )
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        print(json.dumps(asyncio.run(measure(**json.loads(args.child)))))
+        return 0
+
+    ports: Any = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(args.latency, ports), daemon=True)
+    server.start()
+    base_url = f"http://127.0.0.1:{ports.get(timeout=30)}/v1"
+    try:
+        if args.profile:
+            for in_flight in args.in_flight:
+                requests = min(args.requests, in_flight * args.max_waves)
+                row = in_subprocess(
+                    kind=args.profile, base_url=base_url, in_flight=in_flight, requests=requests, profile=True
+                )
+                print(
+                    f"{args.profile} at {in_flight} in flight, {row['cpu_ms_per_request']:.3f} ms CPU/request"
+                )
+                print(row["profile"])
+            return 0
+        print(
+            f"server latency {args.latency * 1000:.0f} ms, {platform.processor() or platform.machine()}, {versions()}"
+        )
+        print(f"{'client':>13} {'in-flight':>9} {'requests':>8} {'wall s':>7} {'CPU ms/request':>14}")
+        rows = []
+        for in_flight in args.in_flight:
+            requests = min(args.requests, in_flight * args.max_waves)
+            for kind in args.clients:
+                row = in_subprocess(kind=kind, base_url=base_url, in_flight=in_flight, requests=requests)
+                rows.append(row)
+                print(
+                    f"{kind:>13} {in_flight:>9} {requests:>8} {row['wall_s']:>7.2f} {row['cpu_ms_per_request']:>14.3f}",
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            config = {name: value for name, value in vars(args).items() if name != "child"}
+            json.dump({"config": config, "versions": versions(), "results": rows}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
