@@ -130,7 +130,11 @@ def render_card(report: ExportReport, *, summary: str, trainer: str, columns: Ma
         "",
     ]
     if report.pseudo_label_accuracy is None:
-        lines.append("The debates had no gold answers, so the labels could not be checked.")
+        lines.append(
+            "No labeled question had a gold answer, so the labels could not be checked."
+            if report.labeled
+            else "No question got a label (see the skipped counts above), so there was nothing to check."
+        )
     else:
         lines.append(
             f"Against the gold answers (never used to make the data): {percent(report.pseudo_label_accuracy)} "
