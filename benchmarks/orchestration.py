@@ -9,7 +9,9 @@ above it is the framework's own overhead. We report:
 - framework CPU time per message (process CPU / messages),
 - peak RSS (each configuration runs in its own process, so peaks don't mix),
 - the speedup over a faithful re-implementation of the loop of Du et al.'s
-  code (one debate after another, one agent after another, same backend).
+  code (one debate after another, one agent after another, same backend),
+- a floor: the same calls as bare asyncio tasks (no graph, prompts or
+  parsing), i.e. what the event loop and the message objects alone cost here.
 
 Usage::
 
@@ -125,7 +127,75 @@ async def run_du_baseline(debates: int, agents: int, rounds: int, latency: float
                     ChatMessage(role="user", content=f"These are the solutions from other agents:\n{others}"),
                 ]
     wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
-    return {"debates": debates, "messages": messages, "wall_s": wall, "cpu_s": cpu, "s_per_debate": wall / debates}
+    return {
+        "debates": debates,
+        "messages": messages,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "s_per_debate": wall / debates,
+    }
+
+
+async def run_floor(
+    debates: int, agents: int, rounds: int, concurrency: int, latency: float
+) -> dict[str, Any]:
+    """The floor: all debates at once as bare asyncio tasks, no graph, no prompts, no parsing.
+
+    Each call still builds a ``ChatRequest``, goes through the same scripted
+    backend and yields a ``Message``, so this is what the per-message objects
+    and the event loop alone cost; the GC is relaxed as in our path.
+    """
+    from agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
+    from debate import Message, MessageKind, Role, relaxed_gc
+
+    backend = ScriptedBackend(script, latency_s=latency, record=False)
+    names = AGENTS[:agents]
+    messages = 0
+
+    async def one(index: int, name: str, round_: int) -> Message:
+        nonlocal messages
+        request = ChatRequest(
+            messages=[ChatMessage(role="user", content=f"Question number {index}: round {round_}")],
+            agent=name,
+            round=round_,
+            debate_id=f"floor-{index}",
+        )
+        response = await generate_one(backend, request)
+        messages += 1
+        return Message(
+            id=f"floor-{index}/r{round_}/{name}",
+            debate_id=f"floor-{index}",
+            round=round_,
+            author=name,
+            role=Role.DEBATER,
+            kind=MessageKind.ARGUMENT,
+            text=response.text,
+        )
+
+    async def debate(index: int) -> None:
+        for round_ in range(rounds):
+            await asyncio.gather(*(one(index, name, round_) for name in names))
+
+    indices = iter(range(debates))
+
+    async def worker() -> None:
+        for index in indices:
+            await debate(index)
+
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    with relaxed_gc():
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    ideal = math.ceil(debates / concurrency) * rounds * latency
+    return {
+        "debates": debates,
+        "messages": messages,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ideal_s": ideal,
+        "efficiency": ideal / wall if wall else None,
+        "cpu_ms_per_message": 1000 * cpu / messages,
+    }
 
 
 def in_subprocess(kind: str, **params: Any) -> dict[str, Any]:
@@ -148,35 +218,44 @@ def versions() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--debates", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--agents", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--baseline-debates", type=int, default=3)
-    parser.add_argument("--default-gc", action="store_true", help="leave the garbage collector at its defaults")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="leave the garbage collector at its defaults"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         kind, params = args.child[0], json.loads(args.child[1])
-        runner = run_framework if kind == "framework" else run_du_baseline
+        runner = {"framework": run_framework, "floor": run_floor, "baseline": run_du_baseline}[kind]
         print(json.dumps(asyncio.run(runner(**params))))
         return 0
 
     shape = {"agents": args.agents, "rounds": args.rounds, "latency": args.latency}
     rows = [
-        in_subprocess("framework", debates=n, concurrency=args.concurrency, default_gc=args.default_gc, **shape)
+        in_subprocess(
+            "framework", debates=n, concurrency=args.concurrency, default_gc=args.default_gc, **shape
+        )
         for n in args.debates
     ]
+    floors = [in_subprocess("floor", debates=n, concurrency=args.concurrency, **shape) for n in args.debates]
     baseline = in_subprocess("baseline", debates=args.baseline_debates, **shape)
     print(
         f"{args.agents} agents x {args.rounds} rounds, {args.latency * 1000:.0f} ms per call, "
         f"concurrency {args.concurrency}, {platform.processor() or platform.machine()}, {versions()}"
     )
-    print(f"{'debates':>8} {'messages':>9} {'wall s':>8} {'ideal s':>8} {'effic.':>7} {'CPU ms/msg':>10} {'RSS MB':>7} {'vs Du':>8}")
+    print(
+        f"{'debates':>8} {'messages':>9} {'wall s':>8} {'ideal s':>8} {'effic.':>7} {'CPU ms/msg':>10} {'RSS MB':>7} {'vs Du':>8}"
+    )
     for row in rows:
         speedup = baseline["s_per_debate"] / (row["wall_s"] / row["debates"])
         row["speedup_vs_du"] = speedup
@@ -184,13 +263,29 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['debates']:>8} {row['messages']:>9} {row['wall_s']:>8.2f} {row['ideal_s']:>8.2f} "
             f"{row['efficiency']:>7.3f} {row['cpu_ms_per_message']:>10.3f} {row['peak_rss_mb']:>7.0f} {speedup:>7.0f}x"
         )
+    for floor in floors:
+        print(
+            f"floor (bare asyncio tasks, same backend and Message objects), {floor['debates']} debates: "
+            f"wall {floor['wall_s']:.2f} s, efficiency {floor['efficiency']:.3f}, "
+            f"{floor['cpu_ms_per_message']:.3f} ms CPU/msg"
+        )
     print(
         f"Du et al. loop: {baseline['debates']} debates in {baseline['wall_s']:.2f} s "
         f"({baseline['s_per_debate']:.2f} s per debate, {1000 * baseline['cpu_s'] / baseline['messages']:.3f} ms CPU/msg)"
     )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"config": vars(args) | {"child": None}, "versions": versions(), "framework": rows, "du_baseline": baseline}, handle, indent=2)
+            json.dump(
+                {
+                    "config": vars(args) | {"child": None},
+                    "versions": versions(),
+                    "framework": rows,
+                    "floor": floors,
+                    "du_baseline": baseline,
+                },
+                handle,
+                indent=2,
+            )
     return 0
 
 
