@@ -166,6 +166,22 @@ def peft_config(settings: TrainSettings) -> Any:  # noqa: ANN401 - peft.LoraConf
     )
 
 
+def fit(
+    trainer_class: type, settings: TrainSettings, dataset: Any, args: Any, **trainer_fields: Any
+) -> TrainReport:  # noqa: ANN401
+    """Load the model, build TRL's ``trainer_class`` on ``dataset`` with ``args``, train, and save."""
+    model, tokenizer = load_model(settings)
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config(settings),
+        **trainer_fields,
+    )
+    return train_and_save(trainer, settings, len(dataset))
+
+
 def train_and_save(trainer: Any, settings: TrainSettings, rows: int) -> TrainReport:  # noqa: ANN401
     """Run ``trainer``, save the model (LoRA merged) and tokenizer into ``settings.out``, and the report."""
     prepared = getattr(trainer, "train_dataset", None)

@@ -3,15 +3,7 @@ the ``judge`` export (right verdicts over wrong ones)."""
 
 from __future__ import annotations
 
-from debate.train.common import (
-    TrainReport,
-    load_data,
-    load_model,
-    peft_config,
-    require_training_extra,
-    train_and_save,
-    trl_arguments,
-)
+from debate.train.common import TrainReport, fit, load_data, require_training_extra, trl_arguments
 from debate.train.config import DPOSettings
 
 
@@ -21,13 +13,5 @@ def train_dpo(settings: DPOSettings) -> TrainReport:
     from trl import DPOConfig, DPOTrainer
 
     dataset = load_data(settings, "dpo", [("prompt", "chosen", "rejected")])
-    model, tokenizer = load_model(settings)
     args = trl_arguments(settings, DPOConfig, beta=settings.beta, max_length=settings.max_length)
-    trainer = DPOTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config(settings),
-    )
-    return train_and_save(trainer, settings, len(dataset))
+    return fit(DPOTrainer, settings, dataset, args)

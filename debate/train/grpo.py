@@ -12,15 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from debate.train.common import (
-    TrainReport,
-    load_data,
-    load_model,
-    peft_config,
-    require_training_extra,
-    train_and_save,
-    trl_arguments,
-)
+from debate.train.common import TrainReport, fit, load_data, require_training_extra, trl_arguments
 from debate.train.config import GRPOSettings
 from debate.train.rewards import RewardFunction, dte_rewards
 
@@ -46,7 +38,6 @@ def train_grpo(settings: GRPOSettings, *, extra_rewards: Sequence[RewardFunction
     from trl import GRPOConfig, GRPOTrainer
 
     dataset = unique_prompts(load_data(settings, "grpo", [("prompt", "answer")]))
-    model, tokenizer = load_model(settings)
     functions, weights = dte_rewards(settings.rewards, settings.answer)
     args = trl_arguments(
         settings,
@@ -60,12 +51,4 @@ def train_grpo(settings: GRPOSettings, *, extra_rewards: Sequence[RewardFunction
         epsilon=settings.epsilon,
         reward_weights=[*weights, *(1.0 for _ in extra_rewards)],
     )
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=[*functions, *extra_rewards],
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config(settings),
-    )
-    return train_and_save(trainer, settings, len(dataset))
+    return fit(GRPOTrainer, settings, dataset, args, reward_funcs=[*functions, *extra_rewards])

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from debate.train.common import (
-    TrainReport,
-    load_data,
-    load_model,
-    peft_config,
-    require_training_extra,
-    train_and_save,
-    trl_arguments,
-)
+from debate.train.common import TrainReport, fit, load_data, require_training_extra, trl_arguments
 from debate.train.config import KTOSettings
 
 
@@ -20,7 +12,6 @@ def train_kto(settings: KTOSettings) -> TrainReport:
     from trl import KTOConfig, KTOTrainer
 
     dataset = load_data(settings, "kto", [("prompt", "completion", "label")])
-    model, tokenizer = load_model(settings)
     args = trl_arguments(
         settings,
         KTOConfig,
@@ -29,11 +20,4 @@ def train_kto(settings: KTOSettings) -> TrainReport:
         undesirable_weight=settings.undesirable_weight,
         max_length=settings.max_length,
     )
-    trainer = KTOTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config(settings),
-    )
-    return train_and_save(trainer, settings, len(dataset))
+    return fit(KTOTrainer, settings, dataset, args)

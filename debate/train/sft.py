@@ -10,15 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from debate.train.common import (
-    TrainReport,
-    load_data,
-    load_model,
-    peft_config,
-    require_training_extra,
-    train_and_save,
-    trl_arguments,
-)
+from debate.train.common import TrainReport, fit, load_data, require_training_extra, trl_arguments
 from debate.train.config import SFTSettings
 
 
@@ -39,13 +31,5 @@ def train_sft(settings: SFTSettings) -> TrainReport:
     from trl import SFTConfig, SFTTrainer
 
     dataset = as_prompt_completion(load_data(settings, "sft", [("messages",), ("prompt", "completion")]))
-    model, tokenizer = load_model(settings)
     args = trl_arguments(settings, SFTConfig, max_length=settings.max_length)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config(settings),
-    )
-    return train_and_save(trainer, settings, len(dataset))
+    return fit(SFTTrainer, settings, dataset, args)
