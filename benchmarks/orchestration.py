@@ -55,6 +55,32 @@ def script(request) -> str:  # noqa: ANN001
     return f"Agent {request.agent} reasons about it.\n#### {request.round + len(request.debate_id) % 7}"
 
 
+async def measured(
+    workers: Any, *, debates: int, concurrency: int, rounds: int, latency: float, relax_gc: bool, count: Any
+) -> dict[str, Any]:  # noqa: ANN401
+    """Run ``workers`` (coroutines) under the clocks; ``count()`` gives the messages they produced."""
+    import contextlib
+
+    from debate import relaxed_gc
+
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    with relaxed_gc() if relax_gc else contextlib.nullcontext():
+        await asyncio.gather(*workers)
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    ideal = math.ceil(debates / concurrency) * rounds * latency
+    messages = count()
+    return {
+        "debates": debates,
+        "messages": messages,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "ideal_s": ideal,
+        "efficiency": ideal / wall if wall else None,
+        "cpu_ms_per_message": 1000 * cpu / messages,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 async def run_framework(
     debates: int, agents: int, rounds: int, concurrency: int, latency: float, default_gc: bool = False
 ) -> dict[str, Any]:
@@ -62,9 +88,7 @@ async def run_framework(
 
     As in the runner, the garbage collector is relaxed for the run (``debate.relaxed_gc``) unless ``default_gc``.
     """
-    import contextlib
-
-    from debate import ScriptedBackend, arun_debate, compile_debate, relaxed_gc
+    from debate import ScriptedBackend, arun_debate, compile_debate
 
     scenario = scenario_for(agents, rounds)
     backend = ScriptedBackend(script, latency_s=latency, record=False)
@@ -78,21 +102,9 @@ async def run_framework(
             result = await arun_debate(scenario, question, graph=graph)
             messages += len(result.transcript.messages)
 
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
-    with contextlib.nullcontext() if default_gc else relaxed_gc():
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
-    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
-    ideal = math.ceil(debates / concurrency) * rounds * latency
-    return {
-        "debates": debates,
-        "messages": messages,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "ideal_s": ideal,
-        "efficiency": ideal / wall if wall else None,
-        "cpu_ms_per_message": 1000 * cpu / messages,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+    workers = [worker() for _ in range(min(concurrency, debates))]
+    shape = {"debates": debates, "concurrency": concurrency, "rounds": rounds, "latency": latency}
+    return await measured(workers, **shape, relax_gc=not default_gc, count=lambda: messages)
 
 
 async def run_du_baseline(debates: int, agents: int, rounds: int, latency: float) -> dict[str, Any]:
@@ -146,7 +158,7 @@ async def run_floor(
     and the event loop alone cost; the GC is relaxed as in our path.
     """
     from agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
-    from debate import Message, MessageKind, Role, relaxed_gc
+    from debate import Message, MessageKind, Role
 
     backend = ScriptedBackend(script, latency_s=latency, record=False)
     names = AGENTS[:agents]
@@ -182,20 +194,9 @@ async def run_floor(
         for index in indices:
             await debate(index)
 
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
-    with relaxed_gc():
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
-    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
-    ideal = math.ceil(debates / concurrency) * rounds * latency
-    return {
-        "debates": debates,
-        "messages": messages,
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "ideal_s": ideal,
-        "efficiency": ideal / wall if wall else None,
-        "cpu_ms_per_message": 1000 * cpu / messages,
-    }
+    workers = [worker() for _ in range(min(concurrency, debates))]
+    shape = {"debates": debates, "concurrency": concurrency, "rounds": rounds, "latency": latency}
+    return await measured(workers, **shape, relax_gc=True, count=lambda: messages)
 
 
 def in_subprocess(kind: str, **params: Any) -> dict[str, Any]:
