@@ -86,6 +86,16 @@ class RetryingBackend(PerRequestBackend):
         return f"RetryingBackend({self.inner!r}, {self.policy!r})"
 
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
+        # The first attempt runs outside tenacity: setting up its loop costs more CPU per request
+        # than a fast server's reply, and almost every request succeeds the first time.
+        self.attempts += 1
+        try:
+            return await generate_one(self.inner, request)
+        except TransientBackendError as error:
+            return await self._retry(request, error)
+
+    async def _retry(self, request: ChatRequest, first_error: TransientBackendError) -> ChatResponse:
+        """Attempts 2.. under tenacity; its attempt 1 replays ``first_error``, so waits and counts are as usual."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.max_attempts),
             wait=self._wait,
@@ -93,9 +103,13 @@ class RetryingBackend(PerRequestBackend):
             before_sleep=self._before_sleep,
             reraise=True,
         )
+        replayed = False
         try:
             async for attempt in retrying:
                 with attempt:
+                    if not replayed:
+                        replayed = True
+                        raise first_error
                     self.attempts += 1
                     return await generate_one(self.inner, request)
         except TransientBackendError as error:
