@@ -17,7 +17,8 @@ import pytest
 from debate import ScriptedBackend
 from debate.cli import main
 from debate.datasets import load_items
-from debate.train import EvolveSettings, evolve, read_eval
+from debate.train import EvolveSettings, evolve, read_eval, read_train_report
+from debate.train.evolve import train_settings
 
 QUESTIONS = 4
 EVAL_ITEMS = 4
@@ -99,6 +100,11 @@ def test_evolve_trains_each_round_on_its_own_debates_and_stops_when_the_gain_sta
     ]
     assert len(set(debated)) == 2 * QUESTIONS
     assert first.train_loss is not None and (tmp_path / "round-1" / "model" / "model.safetensors").is_file()
+    trained = read_train_report(tmp_path / "round-1" / "model")  # DTE's LoRA adapter, merged into the model
+    assert (
+        trained.settings["lora"]["r"] == 128
+        and not (tmp_path / "round-1" / "model" / "adapter_config.json").exists()
+    )
     assert read_eval(tmp_path / "round-2" / "eval").accuracy == 0.75
     written = json.loads((tmp_path / "evolution.json").read_text())
     assert written["best_round"] == 1 and len(written["rounds"]) == 2
@@ -145,6 +151,18 @@ def test_a_typo_in_the_export_options_fails_before_any_debate(tiny_model_dir, tm
     assert not (tmp_path / "baseline").exists()
 
 
+def test_lora_is_the_default_and_can_be_turned_off_or_tuned(tmp_path):
+    def lora_of(evolve_settings: EvolveSettings):
+        return train_settings(evolve_settings, tmp_path, tmp_path, tmp_path).lora
+
+    assert (
+        lora_of(EvolveSettings(model=tmp_path, out=tmp_path)).r,
+        lora_of(EvolveSettings(model=tmp_path, out=tmp_path)).alpha,
+    ) == (128, 256)
+    assert lora_of(EvolveSettings(model=tmp_path, out=tmp_path, lora=None)) is None
+    assert lora_of(EvolveSettings(model=tmp_path, out=tmp_path, train={"lora": {"r": 8}})).r == 8
+
+
 def test_cli_evolve_validates_its_settings(tmp_path, capsys):
     code = main(["evolve", "--model", str(tmp_path), "--out", str(tmp_path / "out"), "--rounds", "0"])
 
@@ -178,7 +196,9 @@ def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
 
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "evolution.json").read_text())
-    assert report["baseline"]["items"] == 12 and report["baseline"]["overall"]["scored"] > 0  # some have no gold
+    assert (
+        report["baseline"]["items"] == 12 and report["baseline"]["overall"]["scored"] > 0
+    )  # some have no gold
     (round_,) = report["rounds"]
     assert round_["rows"] > 0 and round_["train_loss"] is not None and round_["accuracy"] is not None
     assert (out / "round-1" / "model" / "model.safetensors").is_file()

@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--patience", type=int, metavar="N", help="rounds below --min-gain before stopping (2)"
     )
     parser.add_argument("--method", choices=["grpo", "dpo", "kto", "sft"])
+    parser.add_argument(
+        "--no-lora",
+        action="store_true",
+        help="train every weight instead of a LoRA adapter (DTE: r=128, alpha=256)",
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--concurrency", type=int, metavar="K")
     parser.add_argument("--seed", type=int)
@@ -67,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     keys += ["max_rounds", "min_gain", "patience", "method", "device", "concurrency", "seed", "progress"]
     flags: dict[str, Any] = {key: getattr(args, key) for key in keys}
     values = layered(args.config, {**parse_assignments(args.assignments), **flags})
+    if args.no_lora:
+        values["lora"] = None
     try:
         settings = EvolveSettings.model_validate(values)
     except ValidationError as error:

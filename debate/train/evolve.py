@@ -33,7 +33,7 @@ from agents.backends import Backend
 from debate.export import export_run, get_exporter
 from debate.scenario import Scenario
 from debate.train.common import REPORT_FILE, TrainReport, read_train_report
-from debate.train.config import Device, Method, settings_for
+from debate.train.config import Device, LoraSettings, Method, settings_for
 from debate.train.evaluate import EvalReport, evaluate, model_backend
 from debate.train.rewards import RewardFunction
 
@@ -64,6 +64,9 @@ class EvolveSettings(BaseModel):
     """Options of the export format (``debate.export``), e.g. ``{"min_agreement": 0.6}``."""
     train: dict[str, Any] = Field(default_factory=dict)
     """Training settings of ``method`` (``debate.train.config``), e.g. ``{"max_steps": 100}``."""
+    lora: LoraSettings | None = Field(default_factory=LoraSettings)
+    """As in DTE, each round trains a LoRA adapter (r 128, alpha 256), merged into the round's model;
+    ``None`` trains every weight. A ``lora`` table in ``train`` takes precedence."""
     answer: str = "number"
     eval_max_tokens: int = Field(default=512, ge=1)
     concurrency: int = Field(default=32, ge=1)
@@ -203,7 +206,10 @@ def evolve(
 
 def train_settings(settings: EvolveSettings, model: Path, data: Path, out: Path) -> Any:  # noqa: ANN401
     """The training settings of one round: ``settings.train`` with the round's model, data and output."""
-    return settings_for(settings.method, {**settings.train, "model": model, "data": data, "out": out})
+    lora = settings.lora.model_dump() if settings.lora is not None else None
+    return settings_for(
+        settings.method, {"lora": lora, **settings.train, "model": model, "data": data, "out": out}
+    )
 
 
 def train_round(
