@@ -51,8 +51,9 @@ class RunReport(BaseModel):
 
     @property
     def name(self) -> str:
-        """The run in one line, as plots label it: protocol and model(s)."""
-        return f"{self.protocol} / {', '.join(self.models) or 'unknown model'}"
+        """The run in one line, as plots label it: protocol and model(s); local model paths by their last part."""
+        models = [short_model_name(model) for model in self.models]
+        return f"{self.protocol} / {', '.join(models) or 'unknown model'}"
 
     @property
     def tokens_per_question(self) -> float | None:
@@ -144,6 +145,13 @@ def load_runs(paths: Sequence[str | Path]) -> list[RunReport]:
         load_run(path, label=name if names.count(name) == 1 else str(path))
         for path, name in zip(paths, names, strict=True)
     ]
+
+
+def short_model_name(model: str) -> str:
+    """``/root/.cache/debate/demo-model`` -> ``demo-model``; hub-style names (``Qwen/Qwen2.5-7B``) stay whole."""
+    if model.startswith(("/", "~", ".")):
+        return Path(model.rstrip("/")).name or model
+    return model
 
 
 def models_of(summary: RunSummary, manifest: RunManifest | None) -> list[str]:

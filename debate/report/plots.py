@@ -119,11 +119,10 @@ def tradeoff_plot(
     title = f"Accuracy vs {xlabel.lower()}"
     figure, axes = new_figure()
     for run, x in points:
-        axes.scatter([x], [run.summary.accuracy])
-        axes.annotate(
-            legend_label(run, runs), (x, run.summary.accuracy), textcoords="offset points", xytext=(5, 5)
-        )
+        axes.scatter([x], [run.summary.accuracy], label=legend_label(run, runs))
     axes.set(title=title, xlabel=xlabel, ylabel="accuracy", ylim=(-0.02, 1.08))
+    # below the axes: labels never cover points or squeeze the plot
+    figure.legend(loc="outside lower center", fontsize="small", ncols=1)
     return Plot(name, title, to_png(figure))
 
 
