@@ -11,7 +11,9 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import AfterValidator
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class NumberAnswer:
     """Numeric answers as in GSM8K: ``#### 42``, ``\\boxed{42}``, ``answer is 42``, else the last number."""
 
     name = "number"
-    instruction = "End your response with the final numeric answer on its own line, in the form '#### <number>'."
+    instruction = (
+        "End your response with the final numeric answer on its own line, in the form '#### <number>'."
+    )
 
     _MARKED = (
         re.compile(r"####\s*(" + _NUMBER + ")"),
@@ -103,7 +107,9 @@ class ChoiceAnswer:
             re.compile(r"\((" + cls + r")\)"),
             re.compile(r"(?:^|\s)([" + letters + r"])(?:[\s.,)]|$)"),
         )
-        self.instruction = f"End your response with 'Answer: <letter>' where the letter is one of {', '.join(letters)}."
+        self.instruction = (
+            f"End your response with 'Answer: <letter>' where the letter is one of {', '.join(letters)}."
+        )
 
     def __call__(self, text: str) -> ParsedAnswer:
         confidence = parse_confidence(text)
@@ -169,11 +175,24 @@ BUILTIN_PARSERS: dict[str, Callable[[], AnswerParser]] = {
 }
 
 
+def builtin_answer_format(name: str) -> str:
+    """``name`` if it names a built-in parser, else a ``ValueError`` listing them."""
+    if name not in BUILTIN_PARSERS:
+        raise ValueError(f"unknown answer format {name!r}; valid: {sorted(BUILTIN_PARSERS)}")
+    return name
+
+
+AnswerFormat = Annotated[str, AfterValidator(builtin_answer_format)]
+"""A settings field naming a built-in answer parser (``number``, ``choice``, ``text``), checked on load."""
+
+
 def answer_parser(spec: str | AnswerParser | Callable[[str], str | None]) -> AnswerParser:
     """Resolve ``"number"``, ``"choice"``, ``"text"``, a parser object or a plain function."""
     if isinstance(spec, str):
         if spec not in BUILTIN_PARSERS:
-            raise ValueError(f"unknown answer parser {spec!r}; valid: {sorted(BUILTIN_PARSERS)} or a function")
+            raise ValueError(
+                f"unknown answer parser {spec!r}; valid: {sorted(BUILTIN_PARSERS)} or a function"
+            )
         return BUILTIN_PARSERS[spec]()
     if hasattr(spec, "instruction") and hasattr(spec, "name"):
         return spec  # type: ignore[return-value]

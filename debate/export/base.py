@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from debate.answers import BUILTIN_PARSERS
+from debate.answers import AnswerFormat
 from debate.export.card import ExportReport
 from debate.export.labels import LabelSource, PseudoLabel, answer_messages, last_round, pseudo_label
 from debate.export.prompts import Chat, PromptTemplates, solver_chat
@@ -46,7 +46,7 @@ class ExportOptions(BaseModel):
     dedupe: bool = True
     max_words: int | None = Field(default=None, ge=1)
     context_fields: list[str] = Field(default_factory=list)
-    answer: str = "number"
+    answer: AnswerFormat = "number"
     prompt: PromptTemplates = Field(default_factory=PromptTemplates)
 
     @field_validator("rounds", mode="before")
@@ -68,13 +68,6 @@ class ExportOptions(BaseModel):
         if isinstance(rounds, list) and (not rounds or any(number < 0 for number in rounds)):
             raise ValueError("round numbers must be a non-empty list of integers >= 0")
         return rounds
-
-    @field_validator("answer")
-    @classmethod
-    def _answer_is_builtin(cls, answer: str) -> str:
-        if answer not in BUILTIN_PARSERS:
-            raise ValueError(f"unknown answer format {answer!r}; valid: {sorted(BUILTIN_PARSERS)}")
-        return answer
 
     def select_rounds(self, messages: Sequence[Message]) -> list[Message]:
         """``messages`` in ``rounds`` ("final": the last round among them)."""

@@ -50,18 +50,21 @@ def trace_rows(
             yield result, label, trace, prompt
 
 
+def trace_fields(result: DebateResult, label: PseudoLabel, trace: Message) -> Row:
+    """The label and provenance columns that ``dte`` and ``sft`` rows share."""
+    return {
+        "answer": label.answer,
+        "agreement": label.agreement,
+        "round": trace.round,
+        "author": trace.author,
+        "debate_id": result.debate_id,
+        "item_id": item_id(result),
+    }
+
+
 def dte_rows(results: Iterable[DebateResult], options: DTEOptions, report: ExportReport) -> Iterator[Row]:
     for result, label, trace, prompt in trace_rows(results, options, report):
-        yield {
-            "prompt": prompt,
-            "completion": assistant(trace.text),
-            "answer": label.answer,
-            "agreement": label.agreement,
-            "round": trace.round,
-            "author": trace.author,
-            "debate_id": result.debate_id,
-            "item_id": item_id(result),
-        }
+        yield {"prompt": prompt, "completion": assistant(trace.text), **trace_fields(result, label, trace)}
 
 
 TRACE_METADATA: dict[str, Column] = {

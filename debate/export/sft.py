@@ -11,23 +11,14 @@ from collections.abc import Iterable, Iterator
 
 from debate.export.base import Exporter, Row
 from debate.export.card import ExportReport
-from debate.export.dte import TRACE_METADATA, DTEOptions, trace_rows
-from debate.export.labels import item_id
+from debate.export.dte import TRACE_METADATA, DTEOptions, trace_fields, trace_rows
 from debate.export.prompts import assistant
 from debate.transcript import DebateResult
 
 
 def sft_rows(results: Iterable[DebateResult], options: DTEOptions, report: ExportReport) -> Iterator[Row]:
     for result, label, trace, prompt in trace_rows(results, options, report):
-        yield {
-            "messages": prompt + assistant(trace.text),
-            "answer": label.answer,
-            "agreement": label.agreement,
-            "round": trace.round,
-            "author": trace.author,
-            "debate_id": result.debate_id,
-            "item_id": item_id(result),
-        }
+        yield {"messages": prompt + assistant(trace.text), **trace_fields(result, label, trace)}
 
 
 EXPORTER = Exporter(

@@ -40,11 +40,10 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
-from debate.answers import BUILTIN_PARSERS
+from debate.answers import AnswerFormat
 
 Method = Literal["grpo", "dpo", "kto", "sft"]
 METHODS: tuple[Method, ...] = ("grpo", "dpo", "kto", "sft")
@@ -121,15 +120,8 @@ class GRPOSettings(TrainSettings):
     epsilon: float = Field(default=0.2, gt=0.0)
     """Clip range of the policy ratio (DTE's ``clip_ratio``)."""
     rewards: RewardWeights = Field(default_factory=RewardWeights)
-    answer: str = "number"
+    answer: AnswerFormat = "number"
     """How completions are parsed for the consensus reward (``number``, ``choice``, ``text``)."""
-
-    @field_validator("answer")
-    @classmethod
-    def _answer_is_builtin(cls, answer: str) -> str:
-        if answer not in BUILTIN_PARSERS:
-            raise ValueError(f"unknown answer format {answer!r}; valid: {sorted(BUILTIN_PARSERS)}")
-        return answer
 
     @model_validator(mode="after")
     def _groups_fit_the_batch(self) -> GRPOSettings:

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.backends import Backend
+from debate.answers import AnswerFormat
 from debate.export import export_run, get_exporter
 from debate.scenario import Scenario
 from debate.train.common import REPORT_FILE, TrainReport, read_train_report
@@ -67,7 +68,7 @@ class EvolveSettings(BaseModel):
     lora: LoraSettings | None = Field(default_factory=LoraSettings)
     """As in DTE, each round trains a LoRA adapter (r 128, alpha 256), merged into the round's model;
     ``None`` trains every weight. A ``lora`` table in ``train`` takes precedence."""
-    answer: str = "number"
+    answer: AnswerFormat = "number"
     eval_max_tokens: int = Field(default=512, ge=1)
     concurrency: int = Field(default=32, ge=1)
     seed: int = 0
