@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -48,6 +48,19 @@ def render(templates: Mapping[str, str], key: str, **values: Any) -> str:
         ) from None
 
 
+def context_block(context: Mapping[str, str], shown: Callable[[str], bool]) -> str:
+    """The ``{context}`` placeholder: each field that ``shown`` lets through, titled, in order.
+
+    One layout for debaters and for the prompts of exported training data, so a
+    trained model reads its context exactly as it did in the debate.
+    """
+    return "".join(
+        f"{field.replace('_', ' ').capitalize()}:\n{value}\n\n"
+        for field, value in context.items()
+        if shown(field)
+    )
+
+
 _TAG = re.compile(r"<\s*(/?)\s*(response|system|verdict|instructions?)\b", re.IGNORECASE)
 _CONTROL_TOKEN = re.compile(r"<\|[^|<>\n]{1,40}\|>|</?s>|\[/?INST\]")
 
@@ -67,5 +80,8 @@ def neutralize_tags(text: str) -> str:
 
 def quote_untrusted(text: str, **attributes: str) -> str:
     """Wrap untrusted model text in ``<response ...>`` tags that it cannot break out of."""
-    attrs = "".join(f' {key}="{neutralize_tags(str(value)).replace(chr(34), chr(39))}"' for key, value in attributes.items())
+    attrs = "".join(
+        f' {key}="{neutralize_tags(str(value)).replace(chr(34), chr(39))}"'
+        for key, value in attributes.items()
+    )
     return f"<response{attrs}>\n{neutralize_tags(text)}\n</response>"

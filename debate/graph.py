@@ -19,7 +19,7 @@ from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.backends import Backend, ChatMessage, ChatRequest, generate_one, resolve_backend
-from agents.prompting import load_templates, render
+from agents.prompting import context_block, load_templates, render
 from agents.roles import Agent
 from debate.answers import safe_parse
 from debate.messages import Message, MessageKind, Role, message_id
@@ -114,20 +114,14 @@ class DebateRuntime:
             self._templates[agent.name],
             key,
             question=state["question"],
-            context=self.context_block(agent.role, state.get("context") or {}),
+            context=context_block(
+                state.get("context") or {}, lambda field: self.scenario.sees(agent.role, field)
+            ),
             answer_instruction=self.parser.instruction,
             agent=agent.name,
             round=state.get("round", 0),
             **values,
         )
-
-    def context_block(self, role: Role, context: Mapping[str, str]) -> str:
-        visible = [
-            f"{field.replace('_', ' ').capitalize()}:\n{value}\n\n"
-            for field, value in context.items()
-            if self.scenario.sees(role, field)
-        ]
-        return "".join(visible)
 
     async def speak(
         self,

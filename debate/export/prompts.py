@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.prompting import load_templates, quote_untrusted, render
+from agents.prompting import context_block, load_templates, quote_untrusted, render
 from debate.answers import answer_parser
 from debate.messages import Message
 
@@ -49,15 +49,6 @@ class PromptTemplates(BaseModel):
             **_default_templates(),
             **{key: value for key, value in overrides.items() if value is not None},
         }
-
-
-def context_block(context: Mapping[str, str], fields: Sequence[str]) -> str:
-    """The context as the debate runtime lays it out, restricted to ``fields``."""
-    return "".join(
-        f"{field.replace('_', ' ').capitalize()}:\n{value}\n\n"
-        for field, value in context.items()
-        if field in fields
-    )
 
 
 def solver_chat(
@@ -117,7 +108,7 @@ def _values(
 ) -> dict[str, Any]:
     return {
         "question": question,
-        "context": context_block(context or {}, context_fields),
+        "context": context_block(context or {}, lambda field: field in context_fields),
         "answer_instruction": answer_parser(answer).instruction,
         "agent": "solver",
         "round": 0,
