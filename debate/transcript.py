@@ -41,6 +41,10 @@ class Transcript(BaseModel):
             if m.role is Role.DEBATER and m.kind in (MessageKind.ARGUMENT, MessageKind.REFINEMENT)
         ]
 
+    def verdicts(self) -> list[Message]:
+        """The judge's verdicts, in order."""
+        return [m for m in self.messages if m.role is Role.JUDGE and m.kind is MessageKind.VERDICT]
+
     @property
     def rounds(self) -> int:
         return 1 + max((message.round for message in self.messages), default=-1)

@@ -37,7 +37,7 @@ from debate.export.base import Exporter, ExportOptions, Row
 from debate.export.card import ExportReport
 from debate.export.labels import item_id, pseudo_label
 from debate.export.prompts import Chat, assistant, judge_chat
-from debate.messages import Message, MessageKind, Role
+from debate.messages import Message
 from debate.transcript import DebateResult
 
 
@@ -89,9 +89,7 @@ def judge_rows(results: Iterable[DebateResult], options: JudgeOptions, report: E
             report.skip("failed debate")
             continue
         messages = result.transcript.messages
-        verdicts = options.select_rounds(
-            [m for m in messages if m.role is Role.JUDGE and m.kind is MessageKind.VERDICT]
-        )
+        verdicts = options.select_rounds(result.transcript.verdicts())
         if not verdicts:
             report.skip("no verdict")
             continue

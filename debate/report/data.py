@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from debate.messages import Message, MessageKind, Role
+from debate.messages import Message
 from debate.metrics import Calibration, Estimate, JudgedDebate, calibration, judge_accuracy, judged_debate
 from debate.runner import RunDir, RunManifest
 from debate.summary import RunSummary, SummaryBuilder
@@ -164,9 +164,7 @@ def models_of(summary: RunSummary, manifest: RunManifest | None) -> list[str]:
 
 def last_verdict(result: DebateResult) -> Message | None:
     """The judge's last verdict: what judge accuracy scores, even where the final answer was aggregated otherwise."""
-    verdicts = [
-        m for m in result.transcript.messages if m.role is Role.JUDGE and m.kind is MessageKind.VERDICT
-    ]
+    verdicts = result.transcript.verdicts()
     return verdicts[-1] if verdicts else None
 
 
