@@ -117,6 +117,23 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: not valid TOML: {error}") from None
 
 
+def merge_layers(base: Mapping[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``base`` (a settings file's keys) with ``overrides`` (command-line values) on top.
+
+    ``None`` means "not given" and changes nothing; tables merge key by key, so
+    a flag adds or replaces one entry (``lora.r``) without dropping the file's others.
+    """
+    data = dict(base)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
 def load_run_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> RunConfig:
     """``run.toml`` (if any) with ``overrides`` (command-line values; ``None`` means not given) on top.
 
@@ -127,11 +144,7 @@ def load_run_config(path: str | Path | None = None, overrides: Mapping[str, Any]
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
     if isinstance(data.get("backend"), str) and "backend" in given:
         data["backend"] = {DEFAULT_BACKEND: data["backend"]}
-    for key, value in given.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}  # flags add to (or replace entries of) the file's tables
-        else:
-            data[key] = value
+    data = merge_layers(data, given)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:

@@ -183,22 +183,10 @@ def settings_for(method: str, values: Mapping[str, Any], *, source: str | None =
 
 
 def layered(config: str | Path | None, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A TOML file's keys with ``overrides`` on top (``None`` values are not given).
+    """A TOML file's keys with ``overrides`` on top (``debate.config.merge_layers``)."""
+    from debate.config import merge_layers, read_toml
 
-    Tables merge key by key, so a flag changes one entry (``lora.r``) without
-    dropping the file's others.
-    """
-    from debate.config import read_toml
-
-    data: dict[str, Any] = read_toml(config) if config is not None else {}
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return data
+    return merge_layers(read_toml(config) if config is not None else {}, overrides)
 
 
 def load_train_settings(
