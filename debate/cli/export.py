@@ -60,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from debate.config import merge_layers
     from debate.export import export_run
 
     flags: dict[str, Any] = {
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         "max_words": args.max_words,
         "context_fields": args.context_fields,
     }
-    options = {**parse_assignments(args.assignments), **{k: v for k, v in flags.items() if v is not None}}
+    options = merge_layers(parse_assignments(args.assignments), flags)
     try:
         report = export_run(args.run_dirs, args.format, args.out, **options)
     except ImportError as error:  # the datasets library is missing: the message says what to install

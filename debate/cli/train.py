@@ -88,6 +88,7 @@ def parse_assignments(values: list[str] | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from debate.config import merge_layers
     from debate.train import MissingTrainingExtra, load_train_settings, require_training_extra, train
 
     flags = {
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         "device": args.device,
         "seed": args.seed,
     }
-    overrides = {**parse_assignments(args.assignments), **{k: v for k, v in flags.items() if v is not None}}
+    overrides = merge_layers(parse_assignments(args.assignments), flags)
     if args.lora:
         overrides["lora"] = overrides.get("lora", {})
     settings = load_train_settings(args.method, args.config, overrides)
