@@ -420,6 +420,7 @@ def raw_transformers(calls: Sequence[RecordedCall], target: Target) -> Phase:
             do_sample=sample,
             temperature=sampling.temperature if sample else None,
             top_p=sampling.top_p if sample else None,
+            top_k=0,  # generate's default top-k of 50 would sample differently from the debate (and cost less)
             pad_token_id=tokenizer.pad_token_id,
         )
         steps = output.shape[1] - width

@@ -14,14 +14,18 @@ class BatchCountingBackend(ScriptedBackend):
     def __init__(self, **kwargs):
         super().__init__(lambda request: f"answer for {request.agent}", **kwargs)
         self.batch_sizes: list[int] = []
+        self.batch_agents: list[list[str]] = []
 
     async def generate(self, requests):
         self.batch_sizes.append(len(requests))
+        self.batch_agents.append([request.agent for request in requests])
         return await super().generate(requests)
 
 
-def request(agent: str) -> ChatRequest:
-    return ChatRequest(messages=[ChatMessage(role="user", content=f"question from {agent}")], agent=agent)
+def request(agent: str, padding: int = 0) -> ChatRequest:
+    return ChatRequest(
+        messages=[ChatMessage(role="user", content=f"question from {agent}" + " and more" * padding)], agent=agent
+    )
 
 
 async def test_concurrent_single_requests_become_few_batches_and_each_caller_gets_its_own_answer():
@@ -55,6 +59,21 @@ async def test_requests_arriving_while_a_batch_runs_go_out_together_when_it_fini
     await asyncio.gather(first, *later)
 
     assert model.batch_sizes == [1, 10]
+
+
+async def test_a_batch_is_the_oldest_request_and_those_closest_to_it_in_length():
+    """Padding costs every row as much as the longest prompt, so short prompts go out together, long ones too."""
+    model = BatchCountingBackend(latency_s=0.1)
+    backend = BatchingBackend(model, max_batch_size=3, max_wait_s=0.001)
+
+    first = asyncio.create_task(generate_one(backend, request("first")))
+    await asyncio.sleep(0.03)  # the first batch is now running; the rest queue up behind it
+    lengths = {"long1": 200, "short1": 0, "long2": 210, "short2": 1, "short3": 2, "long3": 190}
+    queued = [asyncio.create_task(generate_one(backend, request(agent, padding))) for agent, padding in lengths.items()]
+    responses = await asyncio.gather(first, *queued)
+
+    assert [response.text for response in responses[1:]] == [f"answer for {agent}" for agent in lengths]
+    assert model.batch_agents == [["first"], ["long1", "long2", "long3"], ["short1", "short2", "short3"]]
 
 
 async def test_a_failing_request_fails_only_its_own_caller():

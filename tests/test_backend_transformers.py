@@ -41,11 +41,13 @@ class GenerateSpy:
 
     def __init__(self, backend: TransformersBackend, monkeypatch: pytest.MonkeyPatch) -> None:
         self.batch_sizes: list[int] = []
+        self.widths: list[int] = []
         self.threads: list[int] = []
         real = backend.model.generate
 
         def spy(**kwargs):
             self.batch_sizes.append(kwargs["input_ids"].shape[0])
+            self.widths.append(kwargs["input_ids"].shape[1])
             self.threads.append(threading.get_ident())
             return real(**kwargs)
 
@@ -99,6 +101,20 @@ async def test_batches_never_exceed_max_batch_size(tiny_model_dir, monkeypatch):
     await small.generate([ask(f"question {i}?") for i in range(5)])
 
     assert spy.batch_sizes == [2, 2, 1]
+
+
+async def test_prompts_of_similar_length_share_a_batch_and_answers_keep_request_order(tiny_model_dir, monkeypatch):
+    small = TransformersBackend(tiny_model_dir, device="cpu", max_batch_size=2)
+    spy = GenerateSpy(small, monkeypatch)
+    long_question = "Explain, step by step and with care, " * 8 + "what 2 + 2 is?"
+    requests = [ask(long_question), ask("2 + 2?"), ask(long_question + " Please."), ask("3 + 3?")]
+
+    responses = await small.generate(requests)
+
+    widths = [len(chat_token_ids(small, request)) for request in requests]
+    assert spy.widths == [max(widths[1], widths[3]), max(widths[0], widths[2])]  # short pair, then long pair
+    alone = [(await small.generate([request]))[0].text for request in requests]
+    assert [response.text for response in responses] == alone
 
 
 async def test_a_seed_fixes_the_sample_whatever_shares_its_batch(backend):
@@ -251,3 +267,31 @@ async def test_generates_on_cuda(tiny_model_dir):
     first, second = await gpu.generate([ask("Hi?", seeded), ask("Hi?", seeded)])
 
     assert gpu.device == "cuda" and first.text == second.text and first.usage.completion_tokens > 0
+
+
+def test_per_row_sampling_follows_each_rows_distribution_and_keeps_to_the_nucleus():
+    """Many seeded rows over one set of logits: token frequencies match the softmax; top_p drops the tail."""
+    import torch
+
+    from agents.backends.transformers import sampling_processors
+
+    rows, vocabulary = 20_000, 12
+    logits = torch.linspace(-2.0, 2.0, vocabulary).repeat(rows, 1)
+    expected = torch.softmax(logits[0].double() / 0.8, dim=-1)
+
+    def draw(top_p: float) -> torch.Tensor:
+        scores = logits.clone()
+        for processor in sampling_processors(
+            SamplingParams(temperature=0.8, top_p=top_p), list(range(rows)), 1, "cpu"
+        ):
+            scores = processor(None, scores)
+        assert bool((scores.max(dim=-1).values == 0).all()) and bool((torch.isfinite(scores).sum(-1) == 1).all())
+        return torch.bincount(scores.argmax(dim=-1), minlength=vocabulary).double() / rows
+
+    frequencies = draw(1.0)
+    tolerance = 5 * (expected * (1 - expected) / rows).sqrt()  # five standard errors per token
+    assert bool(((frequencies - expected).abs() <= tolerance).all()), (frequencies, expected)
+
+    nucleus = draw(0.5)  # the most likely tokens until half the mass: only the top few can ever come out
+    kept = int((expected.flip(0).cumsum(0) - expected.flip(0) < 0.5).sum())
+    assert bool((nucleus[: vocabulary - kept] == 0).all()) and bool((nucleus[vocabulary - kept :] > 0).all())

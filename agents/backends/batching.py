@@ -8,6 +8,13 @@ for others to join, a batch never exceeds ``max_batch_size``, and while
 ``max_concurrent_batches`` batches are already running, new requests keep
 queueing and go out together as soon as one finishes.
 
+When more requests wait than one batch holds, a batch is the oldest waiting
+request plus those whose prompts are closest to it in length. Prompts in a
+padded batch all cost as much as the longest, and in a debate they differ a
+lot (later rounds quote earlier ones), so batching in arrival order wastes
+work on padding. Taking the oldest every time means no request waits longer
+than the requests ahead of it need to be served.
+
 Each caller gets its own response, in the order of its own requests. A batch
 that fails is retried request by request, so one bad request fails its own
 caller and not the strangers that happened to share its batch.
@@ -29,6 +36,15 @@ class _Waiting:
     request: ChatRequest
     response: asyncio.Future[ChatResponse]
     arrived: float
+    size: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = prompt_chars(self.request)
+
+
+def prompt_chars(request: ChatRequest) -> int:
+    """The prompt's length in characters: a tokenizer-free stand-in for its length in tokens."""
+    return sum(len(message.content) for message in request.messages)
 
 
 @dataclass
@@ -112,12 +128,19 @@ class BatchingBackend:
             queue.dispatcher = None
 
     def _take(self, queue: _Queue) -> list[_Waiting]:
-        """Up to ``max_batch_size`` waiting requests whose callers still wait (cancelled ones are dropped)."""
-        batch: list[_Waiting] = []
-        while queue.pending and len(batch) < self.max_batch_size:
-            item = queue.pending.popleft()
-            if not item.response.done():
-                batch.append(item)
+        """Up to ``max_batch_size`` waiting requests: the oldest, and those closest to it in prompt length.
+
+        Requests whose callers stopped waiting (cancelled) are dropped.
+        """
+        live = [item for item in queue.pending if not item.response.done()]
+        if len(live) <= self.max_batch_size:
+            queue.pending.clear()
+            return live
+        oldest, others = live[0], live[1:]
+        others.sort(key=lambda item: abs(item.size - oldest.size))  # stable: equally close ones by arrival
+        batch = [oldest, *others[: self.max_batch_size - 1]]
+        chosen = {id(item) for item in batch}
+        queue.pending = deque(item for item in live if id(item) not in chosen)
         return batch
 
     async def _send(self, batch: list[_Waiting]) -> None:

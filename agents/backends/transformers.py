@@ -7,7 +7,7 @@ ever fetched from a hub.
 
 Batching: one ``generate`` call becomes as few ``model.generate`` calls as
 possible: requests with identical sampling parameters share one left-padded
-batch (up to ``max_batch_size``). Concurrent single-request calls from many
+batch (up to ``max_batch_size``), prompts of similar length together. Concurrent single-request calls from many
 debates are gathered into such batches by ``BatchingBackend``, which the
 ``hf:`` URI puts in front of this backend.
 
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from agents.backends import register_scheme
 from agents.backends._uri import parse_target_uri, positive_float, positive_int, text
 from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
-from agents.backends.batching import BatchingBackend
+from agents.backends.batching import BatchingBackend, prompt_chars
 from debate.messages import SamplingParams, Usage
 
 if TYPE_CHECKING:
@@ -137,6 +137,7 @@ class TransformersBackend:
                 )
         responses: list[ChatResponse | None] = [None] * len(requests)
         for sampling, indices in group_by_sampling(requests).items():
+            indices.sort(key=lambda index: prompt_chars(requests[index]))  # similar lengths pad less
             for start in range(0, len(indices), self.max_batch_size):
                 chunk = indices[start : start + self.max_batch_size]
                 batch = [requests[index] for index in chunk]
@@ -168,12 +169,13 @@ class TransformersBackend:
             prompt_tokens = inputs["attention_mask"].sum(dim=1).tolist()
             width = inputs["input_ids"].shape[1]
             finish = FinishTracker(self.tokenizer, width, len(requests), self.eos_token_ids, sampling.stop)
+            max_new_tokens = self._room_for(requests, prompt_tokens, sampling.max_tokens)
             processors = LogitsProcessorList()
             if sampling.temperature > 0:
                 seeds = [request.sampling.seed for request in requests]
-                processors.append(PerRowSampler(sampling, seeds, self.device))
+                processors.extend(sampling_processors(sampling, seeds, max_new_tokens, self.device))
             config = GenerationConfig(
-                max_new_tokens=self._room_for(requests, prompt_tokens, sampling.max_tokens),
+                max_new_tokens=max_new_tokens,
                 do_sample=False,  # PerRowSampler has already chosen each row's token; greedy keeps it
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.eos_token_ids,
@@ -236,49 +238,62 @@ def cut_at_stop(text_: str, stops: Sequence[str]) -> str:
 
 
 class PerRowSampler:
-    """A logits processor that samples each row's next token with that row's own ``torch.Generator``.
+    """A logits processor that samples each row's next token from that row's own random numbers.
 
     Batched ``torch.multinomial`` draws all rows from one generator, so a
-    row's sample would depend on its batch mates; here it depends only on its
-    own seed and logits. Temperature and nucleus (``top_p``) filtering apply
-    first; the chosen token keeps score 0 and every other token gets -inf, so
-    greedy decoding in ``generate`` picks it.
+    row's sample would depend on its batch mates. Here each row's generator,
+    seeded from its request, draws one uniform number per step up front;
+    every step then samples all rows at once by inverting each row's
+    cumulative distribution at its own number. A row's sample depends only on
+    its seed and its logits, and a step costs a few batched tensor
+    operations, not one ``multinomial`` per row.
+
+    It comes last, after transformers' temperature and top-p warpers
+    (``sampling_processors``). The chosen token keeps score 0 and every other
+    token gets -inf, so greedy decoding in ``generate`` picks it.
     """
 
-    def __init__(self, sampling: SamplingParams, seeds: Sequence[int | None], device: str) -> None:
+    def __init__(self, seeds: Sequence[int | None], steps: int, device: str) -> None:
         import torch
 
-        self.temperature = sampling.temperature
-        self.top_p = sampling.top_p
-        self.generators = [
-            torch.Generator(device=device).manual_seed(seed if seed is not None else secrets.randbits(63))
-            for seed in seeds
-        ]
+        self.uniforms = torch.stack(
+            [
+                torch.rand(
+                    steps,
+                    generator=torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63)),
+                    dtype=torch.float64,
+                )
+                for seed in seeds
+            ],
+            dim=1,
+        )  # steps x rows, drawn on the CPU so that a seed gives the same sample on every device
+        self.dtype = torch.float32 if device.startswith("mps") else torch.float64  # MPS has no float64
+        self.uniforms = self.uniforms.to(device=device, dtype=self.dtype)
+        self.step = 0
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         import torch
 
-        probabilities = torch.softmax(scores.float() / self.temperature, dim=-1)
-        if self.top_p < 1.0:
-            probabilities = nucleus(probabilities, self.top_p)
-        chosen = torch.cat(
-            [
-                torch.multinomial(row_probabilities, 1, generator=generator)
-                for row_probabilities, generator in zip(probabilities, self.generators, strict=True)
-            ]
-        )
-        masked = torch.full_like(scores, float("-inf"))
-        return masked.scatter_(1, chosen[:, None], 0.0)
+        cumulative = torch.softmax(scores.to(self.dtype), dim=-1).cumsum(dim=-1)
+        total = cumulative[:, -1:]
+        # strictly below the total, so the first token whose cumulative mass exceeds it has probability > 0
+        below_total = torch.nextafter(total, torch.zeros_like(total))
+        target = torch.minimum(self.uniforms[self.step, :, None] * total, below_total)
+        self.step += 1
+        chosen = torch.searchsorted(cumulative, target, right=True)
+        return torch.full_like(scores, float("-inf")).scatter_(1, chosen, 0.0)
 
 
-def nucleus(probabilities: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Keep the smallest set of most likely tokens whose probability reaches ``top_p`` (always at least one)."""
-    import torch
+def sampling_processors(
+    sampling: SamplingParams, seeds: Sequence[int | None], steps: int, device: str
+) -> list[Any]:
+    """Temperature, then nucleus (``top_p``) filtering, then ``PerRowSampler``: seeded sampling for one batch."""
+    from transformers import TemperatureLogitsWarper, TopPLogitsWarper
 
-    sorted_probabilities, order = probabilities.sort(dim=-1, descending=True)
-    mass_before = sorted_probabilities.cumsum(dim=-1) - sorted_probabilities
-    sorted_probabilities[mass_before >= top_p] = 0.0
-    return torch.zeros_like(probabilities).scatter_(-1, order, sorted_probabilities)
+    warpers: list[Any] = [TemperatureLogitsWarper(sampling.temperature)]
+    if sampling.top_p < 1.0:
+        warpers.append(TopPLogitsWarper(sampling.top_p))
+    return [*warpers, PerRowSampler(seeds, steps, device)]
 
 
 class FinishTracker:
@@ -294,22 +309,24 @@ class FinishTracker:
     ) -> None:
         self.tokenizer = tokenizer
         self.prompt_width = prompt_width
-        self.eos_token_ids = set(eos_token_ids)
+        self.eos_token_ids = list(eos_token_ids)
         self.stops = [stop for stop in stops if stop]
         self.finished_at: list[int | None] = [None] * rows
+        self._eos: torch.Tensor | None = None  # the ids as a tensor on the model's device, made on first use
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         import torch
 
+        if self._eos is None:
+            self._eos = torch.tensor(self.eos_token_ids, device=input_ids.device)
         steps = input_ids.shape[1] - self.prompt_width
+        at_end_of_turn = torch.isin(input_ids[:, -1], self._eos).tolist()  # one check for the whole batch
         for row, finished in enumerate(self.finished_at):
-            if finished is None and self._ends(input_ids[row, self.prompt_width :]):
+            if finished is None and (at_end_of_turn[row] or self._at_stop(input_ids[row, self.prompt_width :])):
                 self.finished_at[row] = steps
         return torch.tensor([finished is not None for finished in self.finished_at], device=input_ids.device)
 
-    def _ends(self, generated: torch.Tensor) -> bool:
-        if int(generated[-1]) in self.eos_token_ids:
-            return True
+    def _at_stop(self, generated: torch.Tensor) -> bool:
         if not self.stops:
             return False
         text_ = self.tokenizer.decode(generated, skip_special_tokens=True)
