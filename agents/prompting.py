@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
@@ -73,9 +74,36 @@ def neutralize_tags(text: str) -> str:
     so debater text can never end its own quotation early. Chat-template control
     tokens (``<|im_start|>``, ``</s>``, ``[INST]``) lose their first character too:
     a local model's tokenizer could read them as real turn boundaries.
+
+    Lookalikes count: ``＜／ｒｅｓｐｏｎｓｅ＞`` in full-width letters reads the
+    same to a model, and tokenizers that apply NFKC normalization turn it into
+    ``</response>``. Tags are therefore found in the NFKC form of the text, and
+    defanged in the original, which is otherwise left as it was.
     """
-    text = _CONTROL_TOKEN.sub(lambda match: "‹" + match.group(0)[1:], text)
-    return _TAG.sub(lambda match: "‹" + match.group(1) + match.group(2), text)
+    if text.isascii():
+        return _defang(text, text, list(range(len(text))))
+    folded, origin = _nfkc_with_origin(text)
+    return _defang(text, folded, origin)
+
+
+def _nfkc_with_origin(text: str) -> tuple[str, list[int]]:
+    """``text`` in NFKC form, character by character, and for each folded character the index it came from."""
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, character in enumerate(text):
+        normal = character if character.isascii() else unicodedata.normalize("NFKC", character)
+        folded.append(normal)
+        origin.extend([index] * len(normal))
+    return "".join(folded), origin
+
+
+def _defang(text: str, folded: str, origin: list[int]) -> str:
+    """``text`` with the first character of every tag or control token found in ``folded`` replaced by ``‹``."""
+    starts = {origin[match.start()] for match in _CONTROL_TOKEN.finditer(folded)}
+    starts |= {origin[match.start()] for match in _TAG.finditer(folded)}
+    if not starts:
+        return text
+    return "".join("‹" if index in starts else character for index, character in enumerate(text))
 
 
 def quote_untrusted(text: str, **attributes: str) -> str:
