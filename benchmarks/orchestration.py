@@ -56,15 +56,18 @@ def script(request) -> str:  # noqa: ANN001
 
 
 async def measured(
-    workers: Any, *, debates: int, concurrency: int, rounds: int, latency: float, relax_gc: bool, count: Any
+    workers: Any, *, debates: int, concurrency: int, rounds: int, latency: float, gc_threshold: int, count: Any
 ) -> dict[str, Any]:  # noqa: ANN401
-    """Run ``workers`` (coroutines) under the clocks; ``count()`` gives the messages they produced."""
+    """Run ``workers`` (coroutines) under the clocks; ``count()`` gives the messages they produced.
+
+    ``gc_threshold``: the young-generation threshold of ``debate.relaxed_gc`` (0: CPython's defaults).
+    """
     import contextlib
 
     from debate import relaxed_gc
 
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    with relaxed_gc() if relax_gc else contextlib.nullcontext():
+    with relaxed_gc(gc_threshold) if gc_threshold else contextlib.nullcontext():
         await asyncio.gather(*workers)
     wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
     ideal = math.ceil(debates / concurrency) * rounds * latency
@@ -82,11 +85,11 @@ async def measured(
 
 
 async def run_framework(
-    debates: int, agents: int, rounds: int, concurrency: int, latency: float, default_gc: bool = False
+    debates: int, agents: int, rounds: int, concurrency: int, latency: float, gc_threshold: int
 ) -> dict[str, Any]:
     """Our path: one compiled graph, debates streamed through a bounded pool; results counted, not kept.
 
-    As in the runner, the garbage collector is relaxed for the run (``debate.relaxed_gc``) unless ``default_gc``.
+    As in the runner, the garbage collector is relaxed for the run (``debate.relaxed_gc``) unless ``gc_threshold`` is 0.
     """
     from debate import ScriptedBackend, arun_debate, compile_debate
 
@@ -104,7 +107,7 @@ async def run_framework(
 
     workers = [worker() for _ in range(min(concurrency, debates))]
     shape = {"debates": debates, "concurrency": concurrency, "rounds": rounds, "latency": latency}
-    return await measured(workers, **shape, relax_gc=not default_gc, count=lambda: messages)
+    return await measured(workers, **shape, gc_threshold=gc_threshold, count=lambda: messages)
 
 
 async def run_du_baseline(debates: int, agents: int, rounds: int, latency: float) -> dict[str, Any]:
@@ -196,7 +199,9 @@ async def run_floor(
 
     workers = [worker() for _ in range(min(concurrency, debates))]
     shape = {"debates": debates, "concurrency": concurrency, "rounds": rounds, "latency": latency}
-    return await measured(workers, **shape, relax_gc=True, count=lambda: messages)
+    from debate.gc_tuning import RELAXED_THRESHOLD
+
+    return await measured(workers, **shape, gc_threshold=RELAXED_THRESHOLD, count=lambda: messages)
 
 
 def in_subprocess(kind: str, **params: Any) -> dict[str, Any]:
@@ -229,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per model call")
     parser.add_argument("--baseline-debates", type=int, default=3)
     parser.add_argument(
-        "--default-gc", action="store_true", help="leave the garbage collector at its defaults"
+        "--gc-threshold",
+        type=int,
+        default=None,
+        help="young-generation GC threshold for our path (default: the runner's, debate.gc_tuning.RELAXED_THRESHOLD; "
+        "0: CPython's defaults)",
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -242,9 +251,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     shape = {"agents": args.agents, "rounds": args.rounds, "latency": args.latency}
+    from debate.gc_tuning import RELAXED_THRESHOLD
+
+    gc_threshold = RELAXED_THRESHOLD if args.gc_threshold is None else args.gc_threshold
     rows = [
         in_subprocess(
-            "framework", debates=n, concurrency=args.concurrency, default_gc=args.default_gc, **shape
+            "framework", debates=n, concurrency=args.concurrency, gc_threshold=gc_threshold, **shape
         )
         for n in args.debates
     ]
@@ -252,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline = in_subprocess("baseline", debates=args.baseline_debates, **shape)
     print(
         f"{args.agents} agents x {args.rounds} rounds, {args.latency * 1000:.0f} ms per call, "
-        f"concurrency {args.concurrency}, {platform.processor() or platform.machine()}, {versions()}"
+        f"concurrency {args.concurrency}, GC threshold {gc_threshold or 'CPython default'}, "
+        f"{platform.processor() or platform.machine()}, {versions()}"
     )
     print(
         f"{'debates':>8} {'messages':>9} {'wall s':>8} {'ideal s':>8} {'effic.':>7} {'CPU ms/msg':>10} {'RSS MB':>7} {'vs Du':>8}"
@@ -278,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(
                 {
-                    "config": vars(args) | {"child": None},
+                    "config": vars(args) | {"child": None, "gc_threshold": gc_threshold},
                     "versions": versions(),
                     "framework": rows,
                     "floor": floors,
