@@ -81,7 +81,7 @@ def neutralize_tags(text: str) -> str:
     defanged in the original, which is otherwise left as it was.
     """
     if text.isascii():
-        return _defang(text, text, list(range(len(text))))
+        return _defang(text, text, None)
     folded, origin = _nfkc_with_origin(text)
     return _defang(text, folded, origin)
 
@@ -97,10 +97,13 @@ def _nfkc_with_origin(text: str) -> tuple[str, list[int]]:
     return "".join(folded), origin
 
 
-def _defang(text: str, folded: str, origin: list[int]) -> str:
-    """``text`` with the first character of every tag or control token found in ``folded`` replaced by ``‹``."""
-    starts = {origin[match.start()] for match in _CONTROL_TOKEN.finditer(folded)}
-    starts |= {origin[match.start()] for match in _TAG.finditer(folded)}
+def _defang(text: str, folded: str, origin: list[int] | None) -> str:
+    """``text`` with the first character of every tag or control token found in ``folded`` replaced by ``‹``.
+
+    ``origin`` maps positions in ``folded`` to positions in ``text`` (``None``: they are the same).
+    """
+    found = [match.start() for pattern in (_CONTROL_TOKEN, _TAG) for match in pattern.finditer(folded)]
+    starts = set(found) if origin is None else {origin[position] for position in found}
     if not starts:
         return text
     return "".join("‹" if index in starts else character for index, character in enumerate(text))

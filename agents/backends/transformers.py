@@ -7,9 +7,10 @@ ever fetched from a hub.
 
 Batching: one ``generate`` call becomes as few ``model.generate`` calls as
 possible: requests with identical sampling parameters share one left-padded
-batch (up to ``max_batch_size``), prompts of similar length together. Concurrent single-request calls from many
-debates are gathered into such batches by ``BatchingBackend``, which the
-``hf:`` URI puts in front of this backend.
+batch (up to ``max_batch_size``), prompts of similar length together.
+Concurrent single-request calls from many debates are gathered into such
+batches by ``BatchingBackend``, which the ``hf:`` URI puts in front of this
+backend.
 
 Sampling: each request draws from its own random generator, seeded from
 ``SamplingParams.seed`` (or at random without one). A seeded request
@@ -256,6 +257,8 @@ class PerRowSampler:
     def __init__(self, seeds: Sequence[int | None], steps: int, device: str) -> None:
         import torch
 
+        self.dtype = torch.float32 if device.startswith("mps") else torch.float64  # MPS has no float64
+        # steps x rows, drawn on the CPU so that a seed gives the same sample on every device
         self.uniforms = torch.stack(
             [
                 torch.rand(
@@ -266,9 +269,7 @@ class PerRowSampler:
                 for seed in seeds
             ],
             dim=1,
-        )  # steps x rows, drawn on the CPU so that a seed gives the same sample on every device
-        self.dtype = torch.float32 if device.startswith("mps") else torch.float64  # MPS has no float64
-        self.uniforms = self.uniforms.to(device=device, dtype=self.dtype)
+        ).to(device=device, dtype=self.dtype)
         self.step = 0
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
