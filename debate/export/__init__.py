@@ -48,7 +48,6 @@ FORMATS: dict[str, str] = {
 }
 """Format name -> module defining ``EXPORTER``."""
 
-RESULTS_FILE = "results.jsonl"
 REPORT_FILE = "export.json"
 CARD_FILE = "README.md"
 
@@ -61,11 +60,14 @@ def get_exporter(format: str) -> Exporter:
 
 def results_path(source: str | Path) -> Path:
     """``results.jsonl`` of a run directory (or the results file itself)."""
+    # the run directory's layout, imported when exporting rather than with this package
+    from debate.runner.run_dir import RESULTS
+
     path = Path(source)
     if path.is_dir():
-        path = path / RESULTS_FILE
+        path = path / RESULTS
     if not path.is_file():
-        raise FileNotFoundError(f"run directory: {str(source)!r} has no {RESULTS_FILE}")
+        raise FileNotFoundError(f"run directory: {str(source)!r} has no {RESULTS}")
     return path
 
 
@@ -123,9 +125,11 @@ def export_run(
 
 def _scenario_names(paths: Iterable[Path]) -> list[str]:
     """Scenario names from the runs' manifests, where there is one."""
+    from debate.runner.run_dir import MANIFEST
+
     names: list[str] = []
     for path in paths:
-        manifest = path.parent / "manifest.json"
+        manifest = path.parent / MANIFEST
         if manifest.is_file():
             name = json.loads(manifest.read_text(encoding="utf-8")).get("scenario")
             if name and name not in names:

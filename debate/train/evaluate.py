@@ -123,7 +123,9 @@ def evaluate(
 def score_run(run_dir: str | Path, *, model: str, group_by: str | None = "perturbation_type") -> EvalReport:
     """Accuracy of the results in ``run_dir`` (failed debates count as wrong answers)."""
     report = EvalReport(model=model, run_dir=str(run_dir), group_by=group_by)
-    for result in load_results(Path(run_dir) / "results.jsonl"):
+    from debate.runner import RunDir
+
+    for result in load_results(RunDir(run_dir).results):
         report.items += 1
         report.unanswered += int(result.final_answer is None)
         if result.gold is None:
