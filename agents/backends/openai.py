@@ -241,6 +241,9 @@ class OpenAIEndpoint(PerRequestBackend):
             f"transport={self.transport!r})"
         )
 
+    def _key(self) -> str:
+        return self._api_key.get_secret_value() if self._api_key else NO_KEY
+
     @property
     def _connect_timeout_s(self) -> float:
         return min(self.timeout_s, 10.0)
@@ -252,9 +255,7 @@ class OpenAIEndpoint(PerRequestBackend):
                 max_connections=self.max_connections,
                 timeout_s=self.timeout_s,
                 connect_timeout_s=self._connect_timeout_s,
-                headers={
-                    "Authorization": f"Bearer {self._api_key.get_secret_value() if self._api_key else NO_KEY}"
-                },
+                headers={"Authorization": f"Bearer {self._key()}"},
             )
         return OpenAIClients(self._new_client, self.max_connections)
 
@@ -268,7 +269,7 @@ class OpenAIEndpoint(PerRequestBackend):
         timeout = openai.Timeout(self.timeout_s, connect=self._connect_timeout_s)
         return openai.AsyncOpenAI(
             base_url=self.base_url,
-            api_key=self._api_key.get_secret_value() if self._api_key else NO_KEY,
+            api_key=self._key(),
             max_retries=0,
             timeout=timeout,
             http_client=openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout),
@@ -351,22 +352,29 @@ class OpenAIEndpoint(PerRequestBackend):
         try:
             return json.loads(body)
         except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
-            raise TransientBackendError(
-                f"{self.name}: malformed response ({error})", kind="malformed"
-            ) from None
+            raise self._malformed(error) from None
+
+    # -- one wording per failure, whichever transport met it ---------------------------
+
+    def _timed_out(self) -> TransientBackendError:
+        return TransientBackendError(f"{self.name}: no answer within {self.timeout_s}s", kind="timeout")
+
+    def _connection_failed(self, cause: BaseException) -> TransientBackendError:
+        return TransientBackendError(
+            f"{self.name}: connection failed ({type(cause).__name__}: {cause})", kind="connection"
+        )
+
+    def _malformed(self, error: Exception) -> TransientBackendError:
+        return TransientBackendError(f"{self.name}: malformed response ({error})", kind="malformed")
 
     async def _lean_call(self, call: Awaitable[HTTPResponse]) -> bytes:
         """Await a lean-transport request, turning failures and error statuses into our typed errors."""
         try:
             response = await call
         except TimeoutError:
-            raise TransientBackendError(
-                f"{self.name}: no answer within {self.timeout_s}s", kind="timeout"
-            ) from None
+            raise self._timed_out() from None
         except (OSError, EOFError) as error:  # refused, reset, or the server hung up mid-answer
-            raise TransientBackendError(
-                f"{self.name}: connection failed ({type(error).__name__}: {error})", kind="connection"
-            ) from error
+            raise self._connection_failed(error) from error
         except (ValueError, asyncio.LimitOverrunError) as error:
             raise TransientBackendError(
                 f"{self.name}: malformed HTTP answer ({error})", kind="malformed"
@@ -385,18 +393,11 @@ class OpenAIEndpoint(PerRequestBackend):
             # not chained: the server's text may quote the key
             raise self._status_error(error.status_code, error.response.text, error.response.headers) from None
         except openai.APITimeoutError:
-            raise TransientBackendError(
-                f"{self.name}: no answer within {self.timeout_s}s", kind="timeout"
-            ) from None
+            raise self._timed_out() from None
         except openai.APIConnectionError as error:
-            cause = error.__cause__ or error
-            raise TransientBackendError(
-                f"{self.name}: connection failed ({type(cause).__name__}: {cause})", kind="connection"
-            ) from error
+            raise self._connection_failed(error.__cause__ or error) from error
         except json.JSONDecodeError as error:
-            raise TransientBackendError(
-                f"{self.name}: malformed response ({error})", kind="malformed"
-            ) from None
+            raise self._malformed(error) from None
 
     def _status_error(self, status: int, body: str, headers: Mapping[str, str]) -> BackendError:
         detail = self._redact((error_message(body) or body)[:500])
