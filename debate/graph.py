@@ -51,7 +51,7 @@ def on_the_event_loop(function: Any) -> Any:  # noqa: ANN401 - any node or route
     pure and take microseconds, so the thread hop is what they would cost:
     at a thousand debates in flight it was a large share of the framework's CPU.
     """
-    if not callable(function) or inspect.iscoroutinefunction(function) or not inspect.isfunction(function):
+    if not inspect.isfunction(function) or inspect.iscoroutinefunction(function):
         return function
 
     @functools.wraps(function)
