@@ -308,10 +308,6 @@ async def replay_phase(backend: Backend, calls: Sequence[RecordedCall]) -> Phase
 # -- phase 3: the same requests, raw -----------------------------------------------------
 
 
-def as_openai_messages(request: ChatRequest) -> list[dict[str, str]]:
-    return [{"role": message.role, "content": message.content} for message in request.messages]
-
-
 async def raw_openai(
     calls: Sequence[RecordedCall], target: Target, *, ignore_eos: bool, concurrency: int
 ) -> Phase:
@@ -354,7 +350,7 @@ async def raw_openai(
             async with slots:
                 completion = await clients[index % len(clients)].chat.completions.create(
                     model=call.request.model or model,
-                    messages=as_openai_messages(call.request),  # type: ignore[arg-type]
+                    messages=call.request.chat(),  # type: ignore[arg-type]
                     **(sampling | {"max_tokens": wanted}),
                     **extra,
                 )
@@ -392,7 +388,7 @@ def raw_transformers(calls: Sequence[RecordedCall], target: Target) -> Phase:
     context = getattr(model.config, "max_position_embeddings", None)
     prompts = [
         tokenizer.apply_chat_template(
-            as_openai_messages(call.request), tokenize=False, add_generation_prompt=True
+            call.request.chat(), tokenize=False, add_generation_prompt=True
         )
         for call in calls
     ]
@@ -456,7 +452,7 @@ def raw_vllm(calls: Sequence[RecordedCall], target: Target) -> Phase:
     ]
     llm.generate(["Hello"], SamplingParams(max_tokens=4), use_tqdm=False)  # warm-up, not timed
     started = time.perf_counter()
-    outputs = llm.chat([as_openai_messages(call.request) for call in calls], params, use_tqdm=False)
+    outputs = llm.chat([call.request.chat() for call in calls], params, use_tqdm=False)
     wall = time.perf_counter() - started
     tokens = sum(len(choice.token_ids) for output in outputs for choice in output.outputs)
     return Phase("raw", len(calls), tokens, wall, {"method": "LLM.chat over every conversation"})

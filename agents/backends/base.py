@@ -43,6 +43,10 @@ class ChatRequest(BaseModel):
     debate_id: str = ""
     round: int = 0
 
+    def chat(self) -> list[dict[str, str]]:
+        """The messages as plain ``{"role", "content"}`` dicts: what chat-completions APIs and chat templates read."""
+        return [{"role": message.role, "content": message.content} for message in self.messages]
+
 
 class ChatResponse(BaseModel):
     """What came back for one request."""

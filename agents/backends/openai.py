@@ -285,7 +285,7 @@ class OpenAIEndpoint(PerRequestBackend):
         model = request.model or self.model or await self.served_model()
         body = {
             "model": model,
-            "messages": [{"role": message.role, "content": message.content} for message in request.messages],
+            "messages": request.chat(),
             **openai_sampling(request.sampling),
         }
         started = time.perf_counter()

@@ -200,8 +200,7 @@ class TransformersBackend:
             return results
 
     def _prompt_text(self, request: ChatRequest) -> str:
-        chat = [{"role": message.role, "content": message.content} for message in request.messages]
-        return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return self.tokenizer.apply_chat_template(request.chat(), tokenize=False, add_generation_prompt=True)
 
     def _room_for(self, requests: Sequence[ChatRequest], prompt_tokens: list[int], max_tokens: int) -> int:
         """``max_tokens``, shortened to what fits in the context; a prompt that does not fit is an error."""

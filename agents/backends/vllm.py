@@ -21,13 +21,12 @@ from __future__ import annotations
 import inspect
 import time
 import uuid
-from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
 from agents.backends import register_scheme
 from agents.backends._uri import boolean, fraction, parse_params, positive_int, text
-from agents.backends.base import BackendError, ChatMessage, ChatRequest, ChatResponse
+from agents.backends.base import BackendError, ChatRequest, ChatResponse
 from agents.backends.per_request import PerRequestBackend
 from debate.messages import SamplingParams, Usage
 
@@ -117,7 +116,7 @@ class VLLMBackend(PerRequestBackend):
 
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
         started = time.perf_counter()
-        prompt_ids = await self._prompt_ids(request.messages)
+        prompt_ids = await self._prompt_ids(request)
         params = self._sampling_class(**vllm_sampling(request.sampling), **self._output_kind)
         final = None
         try:
@@ -137,12 +136,11 @@ class VLLMBackend(PerRequestBackend):
             latency_s=time.perf_counter() - started,
         )
 
-    async def _prompt_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
+    async def _prompt_ids(self, request: ChatRequest) -> list[int]:
         if self._tokenizer is None:
             tokenizer = self.engine.get_tokenizer()
             self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer  # a coroutine in older vLLMs
-        chat = [{"role": message.role, "content": message.content} for message in messages]
-        prompt = self._tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        prompt = self._tokenizer.apply_chat_template(request.chat(), tokenize=False, add_generation_prompt=True)
         return list(self._tokenizer.encode(prompt, add_special_tokens=False))
 
     def shutdown(self) -> None:
