@@ -97,12 +97,9 @@ def load_model(settings: TrainSettings) -> tuple[Any, Any]:
     """Model and tokenizer from the local model directory; never from a hub."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    path = Path(settings.model)
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(
-            f"model: {str(path)!r} is not a model directory (no config.json); pass a directory saved with "
-            "save_pretrained"
-        )
+    from agents.backends.transformers import model_directory
+
+    path = model_directory(settings.model)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
