@@ -170,6 +170,14 @@ def test_cli_evolve_validates_its_settings(tmp_path, capsys):
     assert "max_rounds" in capsys.readouterr().err
 
 
+def test_cli_evolve_set_reaches_settings_that_also_have_a_flag(tmp_path, capsys):
+    """``--set max_rounds=0`` counts even though ``--rounds`` was not given (an absent flag changes nothing)."""
+    code = main(["evolve", "--model", str(tmp_path), "--out", str(tmp_path / "out"), "--set", "max_rounds=0"])
+
+    assert code == 2
+    assert "max_rounds" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
     """debate -> export -> train (GRPO) -> evaluate, base vs trained, with a real model on CPU.

@@ -65,13 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from debate.config import merge_layers
     from debate.train import EvolveSettings, MissingTrainingExtra, require_training_extra
     from debate.train.config import describe, layered
 
     keys = ["model", "out", "scenario", "train_data", "questions_per_round", "eval_data", "eval_limit"]
     keys += ["max_rounds", "min_gain", "patience", "method", "device", "concurrency", "seed", "progress"]
     flags: dict[str, Any] = {key: getattr(args, key) for key in keys}
-    values = layered(args.config, {**parse_assignments(args.assignments), **flags})
+    values = layered(args.config, merge_layers(parse_assignments(args.assignments), flags))
     if args.no_lora:
         values["lora"] = None
     try:
