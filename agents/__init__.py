@@ -5,8 +5,15 @@ here, so that code can avoid the top-level name ``agents`` (which the OpenAI
 Agents SDK also uses) and both can live in one environment.
 """
 
-from agents.backends import Backend, BackendError, ChatMessage, ChatRequest, ChatResponse, ScriptedBackend
-from agents.roles import Agent, Critic, Debater, Judge, Refiner
+from debate.agents.backends import (
+    Backend,
+    BackendError,
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ScriptedBackend,
+)
+from debate.agents.roles import Agent, Critic, Debater, Judge, Refiner
 
 __all__ = [
     "Agent",

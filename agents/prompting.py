@@ -19,7 +19,7 @@ from typing import Any
 
 @cache
 def _load_file(name: str) -> dict[str, str]:
-    resource = resources.files("agents.prompts").joinpath(f"{name}.toml")
+    resource = resources.files("debate.agents.prompts").joinpath(f"{name}.toml")
     if not resource.is_file():
         return {}
     data = tomllib.loads(resource.read_text(encoding="utf-8"))

@@ -166,7 +166,7 @@ async def openai_client(
     import openai
 
     if tuned:
-        from agents.backends.openai import OpenAIEndpoint
+        from debate.agents.backends.openai import OpenAIEndpoint
 
         client = OpenAIEndpoint(base_url)._new_client(max_connections=in_flight)
     else:
@@ -185,8 +185,9 @@ async def openai_client(
 async def backend_client(
     base_url: str, in_flight: int, *, transport: str | None, wrapped: bool = True
 ) -> Callable[[], Awaitable[str]]:
-    from agents.backends import ChatMessage, ChatRequest
-    from agents.backends.openai import OpenAIBackend, OpenAIEndpoint
+    from debate.agents.backends import ChatMessage, ChatRequest
+    from debate.agents.backends.openai import OpenAIBackend, OpenAIEndpoint
+
     from debate import SamplingParams
 
     options = {"transport": transport} if transport else {}  # none: the default of the code under test

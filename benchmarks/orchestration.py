@@ -116,7 +116,7 @@ async def run_du_baseline(debates: int, agents: int, rounds: int, latency: float
     Same scripted backend and latency; contexts grow by appending the other
     agents' previous answers, as in their code. No graph, no parsing layers.
     """
-    from agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
+    from debate.agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
 
     backend = ScriptedBackend(script, latency_s=latency, record=False)
     names = AGENTS[:agents]
@@ -160,7 +160,8 @@ async def run_floor(
     backend and yields a ``Message``, so this is what the per-message objects
     and the event loop alone cost; the GC is relaxed as in our path.
     """
-    from agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
+    from debate.agents.backends import ChatMessage, ChatRequest, ScriptedBackend, generate_one
+
     from debate import Message, MessageKind, Role
 
     backend = ScriptedBackend(script, latency_s=latency, record=False)

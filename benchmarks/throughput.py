@@ -61,8 +61,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.backends import Backend, ChatRequest, ChatResponse
-from agents.backends.openai import openai_sampling
+from debate.agents.backends import Backend, ChatRequest, ChatResponse
+from debate.agents.backends.openai import openai_sampling
 
 REPO = Path(__file__).resolve().parents[1]
 SELF_TEST_LATENCY_S = 0.02
@@ -142,7 +142,7 @@ def target_from_uri(uri: str, args: argparse.Namespace) -> Target:
     """A ``Target`` from a backend URI (``openai://``, ``openai+https://``, ``hf:``, ``vllm:``)."""
     scheme = uri.partition(":")[0]
     if scheme in ("openai", "openai+https"):
-        from agents.backends.openai import parse_openai_uri
+        from debate.agents.backends.openai import parse_openai_uri
 
         params = parse_openai_uri(uri)
         return Target(
@@ -154,7 +154,7 @@ def target_from_uri(uri: str, args: argparse.Namespace) -> Target:
             uri=uri,
         )
     if scheme == "hf":
-        from agents.backends.transformers import parse_hf_uri
+        from debate.agents.backends.transformers import parse_hf_uri
 
         params = parse_hf_uri(uri)
         return Target(
@@ -165,7 +165,7 @@ def target_from_uri(uri: str, args: argparse.Namespace) -> Target:
             uri=uri,
         )
     if scheme == "vllm":
-        from agents.backends.vllm import parse_vllm_uri
+        from debate.agents.backends.vllm import parse_vllm_uri
 
         params = parse_vllm_uri(uri)
         return Target("vllm", params.pop("model"), engine_args=params, uri=uri)
@@ -210,22 +210,22 @@ def target_from_args(args: argparse.Namespace, self_test_url: str | None) -> Tar
 def debate_backend(target: Target) -> Backend:
     """The backend a user of the framework would run this model with."""
     if target.uri is not None:
-        from agents.backends import resolve_backend
+        from debate.agents.backends import resolve_backend
 
         return resolve_backend(target.uri)
     if target.kind == "openai":
-        from agents.backends.openai import OpenAIBackend
+        from debate.agents.backends.openai import OpenAIBackend
 
         return OpenAIBackend(
             target.location, target.model, key_env=target.key_env, max_concurrency=target.max_connections
         )
     if target.kind == "transformers":
-        from agents.backends.transformers import backend_from_hf_uri
+        from debate.agents.backends.transformers import backend_from_hf_uri
 
         return backend_from_hf_uri(
             f"hf:{target.location}?device={target.device}&max_batch_size={target.batch_size}"
         )
-    from agents.backends.vllm import VLLMBackend
+    from debate.agents.backends.vllm import VLLMBackend
 
     return VLLMBackend(str(target.location), **target.engine_args)
 
@@ -254,7 +254,8 @@ def benchmark_scenario(spec: str, max_tokens: int | None):  # noqa: ANN201 - a S
 
 async def warm_up(backend: Backend) -> None:
     """One short request, so that lazy initialisation (kernels, connection pools) is not timed."""
-    from agents.backends import ChatMessage
+    from debate.agents.backends import ChatMessage
+
     from debate.messages import SamplingParams
 
     request = ChatRequest(
@@ -319,8 +320,7 @@ async def raw_openai(
     docs/benchmarks.md, "HTTP client overhead").
     """
     import openai
-
-    from agents.backends.openai import NO_KEY, read_api_key
+    from debate.agents.backends.openai import NO_KEY, read_api_key
 
     key = read_api_key(target.key_env)
     urls = target.location if isinstance(target.location, list) else [target.location]
@@ -374,9 +374,8 @@ def raw_transformers(calls: Sequence[RecordedCall], target: Target) -> Phase:
     its request got in the debate, so both phases count the same tokens.
     """
     import torch
+    from debate.agents.backends.transformers import group_by_sampling, model_directory, resolve_device
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from agents.backends.transformers import group_by_sampling, model_directory, resolve_device
 
     directory = model_directory(str(target.location))
     device = resolve_device(target.device)

@@ -5,7 +5,7 @@ The one import a user needs::
     from debate import Scenario, Debater, Judge, ScriptedBackend, run_debate
 
 Names are resolved lazily (PEP 562): ``import debate`` stays cheap, and the
-low-level modules (``debate.messages``, ``agents.backends``) can be imported
+low-level modules (``debate.messages``, ``debate.agents.backends``) can be imported
 in any order without circular imports.
 """
 
@@ -18,23 +18,23 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # roles and backends live in the `agents` package; re-exported so `debate` is the one import
-    "Agent": "agents.roles",
-    "Critic": "agents.roles",
-    "Debater": "agents.roles",
-    "Judge": "agents.roles",
-    "Refiner": "agents.roles",
-    "Backend": "agents.backends",
-    "BackendError": "agents.backends",
-    "ChatMessage": "agents.backends",
-    "ChatRequest": "agents.backends",
-    "ChatResponse": "agents.backends",
-    "ScriptedBackend": "agents.backends",
-    "OpenAIBackend": "agents.backends.openai",
-    "VLLMBackend": "agents.backends.vllm",
-    "TransformersBackend": "agents.backends.transformers",
-    "BatchingBackend": "agents.backends.batching",
-    "register_scheme": "agents.backends",
-    "resolve_backend": "agents.backends",
+    "Agent": "debate.agents.roles",
+    "Critic": "debate.agents.roles",
+    "Debater": "debate.agents.roles",
+    "Judge": "debate.agents.roles",
+    "Refiner": "debate.agents.roles",
+    "Backend": "debate.agents.backends",
+    "BackendError": "debate.agents.backends",
+    "ChatMessage": "debate.agents.backends",
+    "ChatRequest": "debate.agents.backends",
+    "ChatResponse": "debate.agents.backends",
+    "ScriptedBackend": "debate.agents.backends",
+    "OpenAIBackend": "debate.agents.backends.openai",
+    "VLLMBackend": "debate.agents.backends.vllm",
+    "TransformersBackend": "debate.agents.backends.transformers",
+    "BatchingBackend": "debate.agents.backends.batching",
+    "register_scheme": "debate.agents.backends",
+    "resolve_backend": "debate.agents.backends",
     # the framework
     "ChoiceAnswer": "debate.answers",
     "FunctionAnswer": "debate.answers",
@@ -85,7 +85,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from agents.backends import (
+    from debate.agents.backends import (
         Backend,
         BackendError,
         ChatMessage,
@@ -95,11 +95,11 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
         register_scheme,
         resolve_backend,
     )
-    from agents.backends.batching import BatchingBackend
-    from agents.backends.openai import OpenAIBackend
-    from agents.backends.transformers import TransformersBackend
-    from agents.backends.vllm import VLLMBackend
-    from agents.roles import Agent, Critic, Debater, Judge, Refiner
+    from debate.agents.backends.batching import BatchingBackend
+    from debate.agents.backends.openai import OpenAIBackend
+    from debate.agents.backends.transformers import TransformersBackend
+    from debate.agents.backends.vllm import VLLMBackend
+    from debate.agents.roles import Agent, Critic, Debater, Judge, Refiner
     from debate.answers import ChoiceAnswer, FunctionAnswer, NumberAnswer, ParsedAnswer, TextAnswer
     from debate.checkpoint import sqlite_checkpointer
     from debate.dynamics import Dynamics, compute_dynamics

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.prompting import load_templates, render
+from debate.agents.prompting import load_templates, render
 from debate.answers import NumberAnswer
 from debate.datasets import bundled_path
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
@@ -143,7 +143,7 @@ def build_demo_model(
     """Train the demo model with ``config`` and save it to ``out_dir`` (default: ``default_demo_dir()``)."""
     from jinja2 import Template
 
-    from agents.backends.transformers import resolve_device
+    from debate.agents.backends.transformers import resolve_device
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()

@@ -18,9 +18,9 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.backends import Backend, ChatMessage, ChatRequest, generate_one, resolve_backend
-from agents.prompting import context_block, load_templates, render
-from agents.roles import Agent
+from debate.agents.backends import Backend, ChatMessage, ChatRequest, generate_one, resolve_backend
+from debate.agents.prompting import context_block, load_templates, render
+from debate.agents.roles import Agent
 from debate.answers import safe_parse
 from debate.messages import Message, MessageKind, Role, message_id
 from debate.scenario import Scenario

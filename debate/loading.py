@@ -1,7 +1,7 @@
 """Finding scenarios by name or path.
 
 A scenario is a plain Python module that defines ``scenario`` (a ``Scenario``).
-``gsm8k_rcr`` finds ``scenarios/gsm8k_rcr.py`` in the installed package;
+``gsm8k_rcr`` finds ``debate.scenarios.gsm8k_rcr`` (the repository's ``scenarios/gsm8k_rcr.py``);
 ``path/to/my_scenario.py`` loads that file.
 """
 
@@ -27,9 +27,9 @@ def load_scenario(spec: str) -> Scenario:
         module_spec.loader.exec_module(module)
     else:
         try:
-            module = importlib.import_module(f"scenarios.{spec}")
+            module = importlib.import_module(f"debate.scenarios.{spec}")
         except ModuleNotFoundError as error:
-            if error.name != f"scenarios.{spec}":
+            if error.name != f"debate.scenarios.{spec}":
                 raise
             raise ValueError(f"unknown scenario {spec!r}; registered: {scenario_names()}") from None
     found = getattr(module, "scenario", None)
@@ -39,6 +39,8 @@ def load_scenario(spec: str) -> Scenario:
 
 
 def scenario_names() -> list[str]:
-    import scenarios
+    import debate.scenarios as scenarios
 
-    return sorted(info.name for info in pkgutil.iter_modules(scenarios.__path__) if not info.name.startswith("_"))
+    return sorted(
+        info.name for info in pkgutil.iter_modules(scenarios.__path__) if not info.name.startswith("_")
+    )

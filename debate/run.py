@@ -16,7 +16,7 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.backends import Backend
+from debate.agents.backends import Backend
 from debate.dynamics import compute_dynamics
 from debate.graph import DebateState, compile_debate
 from debate.scenario import Scenario

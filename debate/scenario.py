@@ -15,7 +15,7 @@ from typing import Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agents.roles import Agent, Judge, agent_from_dict
+from debate.agents.roles import Agent, Judge, agent_from_dict
 from debate.answers import AnswerParser, answer_parser
 from debate.messages import Role
 from debate.topology import build_topology

@@ -5,8 +5,9 @@ information condition differs. Expects QuALITY items, run with ``gold`` and
 ``metadata`` (see ``quality_debate``).
 """
 
+from debate.scenarios.quality_direct import scenario as direct
+
 from debate import Scenario
-from scenarios.quality_direct import scenario as direct
 
 scenario = Scenario(
     **{**dict(direct), "name": "quality-expert", "context_visibility": {"passage": ["judge"]}}

@@ -3,9 +3,8 @@
 import asyncio
 
 import pytest
-
-from agents.backends import BackendError, ChatMessage, ChatRequest, ScriptedBackend, generate_one
-from agents.backends.batching import BatchingBackend
+from debate.agents.backends import BackendError, ChatMessage, ChatRequest, ScriptedBackend, generate_one
+from debate.agents.backends.batching import BatchingBackend
 
 
 class BatchCountingBackend(ScriptedBackend):

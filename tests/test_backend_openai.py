@@ -17,12 +17,17 @@ import traceback
 from itertools import islice
 
 import pytest
+from debate.agents.backends import BackendError, ChatMessage, ChatRequest, resolve_backend
+from debate.agents.backends import openai as openai_backend
+from debate.agents.backends.openai import (
+    OpenAIBackend,
+    RequestRejectedError,
+    parse_openai_uri,
+    retry_after_seconds,
+)
+from debate.agents.backends.retrying import RetryPolicy, TransientBackendError
 from fake_openai_server import FakeOpenAIServer, Fault
 
-from agents.backends import BackendError, ChatMessage, ChatRequest, resolve_backend
-from agents.backends import openai as openai_backend
-from agents.backends.openai import OpenAIBackend, RequestRejectedError, parse_openai_uri, retry_after_seconds
-from agents.backends.retrying import RetryPolicy, TransientBackendError
 from debate import SamplingParams, Usage, arun_debate, compile_debate, run_debate, save_results
 from debate.datasets import load_gsm8k
 from debate.loading import load_scenario

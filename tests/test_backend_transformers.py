@@ -4,10 +4,10 @@ import asyncio
 import threading
 
 import pytest
+from debate.agents.backends import BackendError, ChatMessage, ChatRequest, resolve_backend
+from debate.agents.backends.batching import BatchingBackend
+from debate.agents.backends.transformers import TransformersBackend, parse_hf_uri
 
-from agents.backends import BackendError, ChatMessage, ChatRequest, resolve_backend
-from agents.backends.batching import BatchingBackend
-from agents.backends.transformers import TransformersBackend, parse_hf_uri
 from debate import Debater, SamplingParams, Scenario, run_debate
 
 GREEDY = SamplingParams(temperature=0.0, max_tokens=12)
@@ -272,8 +272,7 @@ async def test_generates_on_cuda(tiny_model_dir):
 def test_per_row_sampling_follows_each_rows_distribution_and_keeps_to_the_nucleus():
     """Many seeded rows over one set of logits: token frequencies match the softmax; top_p drops the tail."""
     import torch
-
-    from agents.backends.transformers import sampling_processors
+    from debate.agents.backends.transformers import sampling_processors
 
     rows, vocabulary = 20_000, 12
     logits = torch.linspace(-2.0, 2.0, vocabulary).repeat(rows, 1)

@@ -14,14 +14,14 @@ import types
 from itertools import islice
 
 import pytest
+from debate.agents.backends import BackendError, resolve_backend
+from debate.agents.backends.vllm import VLLMBackend, final_output_only, parse_vllm_uri, vllm_sampling
 
-from agents.backends import BackendError, resolve_backend
-from agents.backends.vllm import VLLMBackend, final_output_only, parse_vllm_uri, vllm_sampling
 from debate import Debater, SamplingParams, Scenario, arun_debate, compile_debate
 
 
 def test_importing_the_backend_module_does_not_import_vllm():
-    import agents.backends.vllm  # noqa: F401 - registers the vllm: scheme
+    import debate.agents.backends.vllm  # noqa: F401 - registers the vllm: scheme
 
     assert "vllm" not in sys.modules
 

@@ -10,12 +10,11 @@ import asyncio
 from collections.abc import Sequence
 
 import pytest
-
-from agents.backends import BackendError, ChatMessage, ChatRequest, ChatResponse, ScriptedBackend
-from agents.backends.balancing import LoadBalancedBackend
-from agents.backends.concurrency import ConcurrencyLimitedBackend
-from agents.backends.faults import FaultInjectingBackend
-from agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
+from debate.agents.backends import BackendError, ChatMessage, ChatRequest, ChatResponse, ScriptedBackend
+from debate.agents.backends.balancing import LoadBalancedBackend
+from debate.agents.backends.concurrency import ConcurrencyLimitedBackend
+from debate.agents.backends.faults import FaultInjectingBackend
+from debate.agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 
 FAST_RETRY = RetryPolicy(max_attempts=10, initial_wait_s=0.0005, max_wait_s=0.002)
 

@@ -9,7 +9,15 @@ import debate
 
 
 @pytest.mark.parametrize(
-    "first", ["agents.backends", "agents", "debate.messages", "debate", "agents.roles", "debate.graph"]
+    "first",
+    [
+        "debate.agents.backends",
+        "debate.agents",
+        "debate.messages",
+        "debate",
+        "debate.agents.roles",
+        "debate.graph",
+    ],
 )
 def test_modules_import_in_any_order(first):
     code = f"import {first}; from debate import Scenario, Debater, ScriptedBackend, run_debate"
@@ -23,7 +31,9 @@ def test_everything_exported_resolves():
 
 def test_import_debate_does_not_import_heavy_optional_packages():
     code = "import sys, debate; debate.Scenario; print(sorted(m for m in ('torch', 'transformers', 'vllm', 'trl') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120
+    ).stdout
     assert out.strip() == "[]"
 
 

@@ -169,7 +169,7 @@ def test_lookalike_tags_cannot_close_the_quote_even_after_nfkc_normalization(tex
     """Some tokenizers apply NFKC, which turns full-width and compatibility characters into ASCII tags."""
     import unicodedata
 
-    from agents.prompting import quote_untrusted
+    from debate.agents.prompting import quote_untrusted
 
     quoted = quote_untrusted(text, agent="debater_1")
     for form in (quoted, unicodedata.normalize("NFKC", quoted)):

@@ -1,6 +1,7 @@
 """One debate, several models: each agent names its backend (a key of the mapping, or a URI)."""
 
-from agents.backends.transformers import TransformersBackend
+from debate.agents.backends.transformers import TransformersBackend
+
 from debate import Debater, SamplingParams, Scenario, ScriptedBackend, run_debate
 
 SHORT = SamplingParams(temperature=0.8, max_tokens=12, seed=0)

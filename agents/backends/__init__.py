@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agents.backends.base import Backend, BackendError, ChatMessage, ChatRequest, ChatResponse, generate_one
-from agents.backends.scripted import ScriptedBackend
+from debate.agents.backends.base import (
+    Backend,
+    BackendError,
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    generate_one,
+)
+from debate.agents.backends.scripted import ScriptedBackend
 
 BackendFactory = Callable[[str], Backend]
 """Builds a backend from the part of a URI after ``scheme:``."""
@@ -52,7 +59,7 @@ def _load_optional_schemes() -> None:
     """Import the backend modules that register schemes, without importing heavy deps eagerly."""
     import importlib
 
-    for module in ("agents.backends.openai", "agents.backends.transformers", "agents.backends.vllm"):
+    for module in ("debate.agents.backends.openai", "debate.agents.backends.transformers", "debate.agents.backends.vllm"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:

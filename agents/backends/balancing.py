@@ -13,9 +13,9 @@ import logging
 import time
 from collections.abc import Sequence
 
-from agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from agents.backends.per_request import PerRequestBackend
-from agents.backends.retrying import TransientBackendError
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
+from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.retrying import TransientBackendError
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.backends._loop_local import LoopLocal
-from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends._loop_local import LoopLocal
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
 
 
 @dataclass

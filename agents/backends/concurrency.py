@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 
-from agents.backends._loop_local import LoopLocal
-from agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from agents.backends.per_request import PerRequestBackend
+from debate.agents.backends._loop_local import LoopLocal
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
+from debate.agents.backends.per_request import PerRequestBackend
 
 
 class ConcurrencyLimitedBackend(PerRequestBackend):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from agents.backends.per_request import PerRequestBackend
-from agents.backends.retrying import FailureKind, TransientBackendError
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
+from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.retrying import FailureKind, TransientBackendError
 
 
 class FaultInjectingBackend(PerRequestBackend):

@@ -45,17 +45,17 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from urllib.parse import parse_qsl, urlsplit
 
+from debate.agents.backends import register_scheme
+from debate.agents.backends._loop_local import LoopLocal
+from debate.agents.backends._uri import parse_params, positive_float, positive_int, text
+from debate.agents.backends.balancing import LoadBalancedBackend
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.concurrency import ConcurrencyLimitedBackend
+from debate.agents.backends.openai_transport import HTTPConnectionPool, HTTPResponse
+from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 from pydantic import SecretStr
 
-from agents.backends import register_scheme
-from agents.backends._loop_local import LoopLocal
-from agents.backends._uri import parse_params, positive_float, positive_int, text
-from agents.backends.balancing import LoadBalancedBackend
-from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
-from agents.backends.concurrency import ConcurrencyLimitedBackend
-from agents.backends.openai_transport import HTTPConnectionPool, HTTPResponse
-from agents.backends.per_request import PerRequestBackend
-from agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 from debate.messages import SamplingParams, Usage
 
 if TYPE_CHECKING:

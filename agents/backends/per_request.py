@@ -13,7 +13,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from agents.backends.base import ChatRequest, ChatResponse
+from debate.agents.backends.base import ChatRequest, ChatResponse
 
 
 class PerRequestBackend(ABC):

@@ -14,6 +14,8 @@ import logging
 import random
 from typing import Literal
 
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse, generate_one
+from debate.agents.backends.per_request import PerRequestBackend
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     AsyncRetrying,
@@ -22,9 +24,6 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
-
-from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse, generate_one
-from agents.backends.per_request import PerRequestBackend
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from agents.backends.base import BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse
+
 from debate.messages import Usage
 
 Script = Callable[[ChatRequest], str] | Mapping[str, str | Sequence[str]]

@@ -32,10 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents.backends import register_scheme
-from agents.backends._uri import parse_target_uri, positive_float, positive_int, text
-from agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
-from agents.backends.batching import BatchingBackend, prompt_chars
+from debate.agents.backends import register_scheme
+from debate.agents.backends._uri import parse_target_uri, positive_float, positive_int, text
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.batching import BatchingBackend, prompt_chars
+
 from debate.messages import SamplingParams, Usage
 
 if TYPE_CHECKING:

@@ -24,10 +24,11 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from agents.backends import register_scheme
-from agents.backends._uri import boolean, fraction, parse_params, positive_int, text
-from agents.backends.base import BackendError, ChatRequest, ChatResponse
-from agents.backends.per_request import PerRequestBackend
+from debate.agents.backends import register_scheme
+from debate.agents.backends._uri import boolean, fraction, parse_params, positive_int, text
+from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.per_request import PerRequestBackend
+
 from debate.messages import SamplingParams, Usage
 
 SERVE_INSTEAD = (

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from agents.prompting import quote_untrusted
+from debate.agents.prompting import quote_untrusted
 from debate.export.base import Exporter, LabeledOptions, Row, labeled_results
 from debate.export.card import ExportReport
 from debate.export.labels import PseudoLabel, answer_messages, item_id

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.prompting import context_block, load_templates, quote_untrusted, render
+from debate.agents.prompting import context_block, load_templates, quote_untrusted, render
 from debate.answers import answer_parser
 from debate.messages import Message
 

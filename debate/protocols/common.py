@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agents.prompting import quote_untrusted
+from debate.agents.prompting import quote_untrusted
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message, MessageKind, Role
 from debate.voting import confidence_vote, majority_vote

@@ -13,7 +13,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.prompting import quote_untrusted
+from debate.agents.prompting import quote_untrusted
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message, MessageKind, Role
 from debate.protocols import register_protocol

@@ -18,7 +18,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.roles import Agent
+from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import MessageKind, Role
 from debate.protocols import register_protocol

@@ -36,7 +36,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from agents.prompting import quote_untrusted
+from debate.agents.prompting import quote_untrusted
 from debate.answers import AnswerParser, normalize_number, safe_parse
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message, MessageKind, Role

@@ -10,8 +10,8 @@ the DTE code. A temperature schedule across rounds is
 
 from __future__ import annotations
 
-from agents.prompting import neutralize_tags
-from agents.roles import Agent
+from debate.agents.prompting import neutralize_tags
+from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message
 from debate.protocols import register_protocol

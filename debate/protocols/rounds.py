@@ -20,7 +20,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from agents.roles import Agent
+from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message, MessageKind, Role
 from debate.protocols.common import (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents.prompting import neutralize_tags
-from agents.roles import Agent
+from debate.agents.prompting import neutralize_tags
+from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message
 from debate.protocols import register_protocol

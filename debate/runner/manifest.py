@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.backends import Backend
+from debate.agents.backends import Backend
 from debate.datasets import FieldMap
 from debate.messages import Role, SamplingParams
 from debate.runner.redaction import redact

@@ -34,7 +34,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
-from agents.backends import Backend, resolve_backend
+from debate.agents.backends import Backend, resolve_backend
 from debate.checkpoint import sqlite_checkpointer
 from debate.datasets import Item
 from debate.gc_tuning import relaxed_gc

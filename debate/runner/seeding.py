@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from agents.roles import Agent
+from debate.agents.roles import Agent
 from debate.scenario import Scenario
 
 

@@ -97,7 +97,7 @@ def load_model(settings: TrainSettings) -> tuple[Any, Any]:
     """Model and tokenizer from the local model directory; never from a hub."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from agents.backends.transformers import model_directory
+    from debate.agents.backends.transformers import model_directory
 
     path = model_directory(settings.model)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from agents.backends import Backend
-from agents.roles import Debater
+from debate.agents.backends import Backend
+from debate.agents.roles import Debater
 from debate.datasets import Item
 from debate.messages import SamplingParams
 from debate.scenario import Scenario

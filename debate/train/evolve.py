@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.backends import Backend
+from debate.agents.backends import Backend
 from debate.answers import AnswerFormat
 from debate.export import export_run, get_exporter
 from debate.scenario import Scenario
