@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "Scenario": "debate.scenario",
     "build_topology": "debate.topology",
     "DebateResult": "debate.transcript",
+    "Outcome": "debate.transcript",
     "Transcript": "debate.transcript",
     "load_results": "debate.transcript",
     "save_results": "debate.transcript",
@@ -111,4 +112,4 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from debate.runner import RunOptions, arun_dataset, run_dataset
     from debate.scenario import Scenario
     from debate.topology import build_topology
-    from debate.transcript import DebateResult, Transcript, load_results, save_results
+    from debate.transcript import DebateResult, Outcome, Transcript, load_results, save_results

@@ -8,7 +8,7 @@ is the answer of its last argument (the assigned answer, in debate and
 consultancy), and a debater is a *player*: by default its model, so self-play
 pits a model against itself and cross-play rates models against each other.
 
-Debates that failed (``DebateResult.error``) are left out: the run failed, not
+Debates that failed (outcome ``failed``) are left out: the run failed, not
 the judge. A judge whose verdict could not be read answered nothing, which is
 wrong and wins no side. Confidence intervals are percentile bootstraps with a
 seeded generator, so a report is reproducible.

@@ -20,7 +20,7 @@ from debate.agents.backends import Backend
 from debate.dynamics import compute_dynamics
 from debate.graph import DebateState, compile_debate
 from debate.scenario import Scenario
-from debate.transcript import DebateResult, Transcript
+from debate.transcript import DebateResult, Outcome, Transcript, no_answer_reason
 
 Backends = Backend | str | Mapping[str, Backend | str]
 
@@ -53,8 +53,10 @@ async def arun_debate(
     ``backend`` is a backend, a backend URI, or a mapping from the names that
     agents give in ``Agent.backend`` to backends (``"default"`` for the rest).
     Pass an already compiled ``graph`` to run many debates without recompiling.
-    Model failures propagate as exceptions; with a ``checkpointer``, calling
-    again with the same ``debate_id`` resumes.
+    A debate that ends without a valid final answer is a result (outcome
+    ``no_answer``, with the parsers' reasons); model failures propagate as
+    exceptions. With a ``checkpointer``, calling again with the same
+    ``debate_id`` resumes.
     """
     if graph is None:
         if backend is None:
@@ -88,9 +90,12 @@ async def arun_debate(
         context=dict(context or {}),
         messages=state["messages"],
     )
+    final_answer = state.get("final_answer")
     return DebateResult(
         transcript=transcript,
-        final_answer=state.get("final_answer"),
+        final_answer=final_answer,
+        outcome=Outcome.ANSWERED if final_answer is not None else Outcome.NO_ANSWER,
+        reason=None if final_answer is not None else no_answer_reason(transcript),
         stop_reason=state.get("stop_reason"),
         gold=gold,
         dynamics=compute_dynamics(state["messages"]),

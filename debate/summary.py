@@ -7,6 +7,10 @@ many debates a run has.
 Per-round numbers carry a debate's last round forward when it stopped early
 (a debate that reached consensus in round 1 still counts in round 2 with its
 round-1 answers), so every round's figure covers every debate.
+
+The three outcomes of a debate are counted apart (``answered``,
+``no_answer``, ``failed``) and the first debates without an answer and the
+first failures are listed with their reasons.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from debate.transcript import DebateResult
+from debate.transcript import DebateResult, Outcome
 from debate.voting import consensus, majority_vote
 
 
@@ -39,14 +43,29 @@ class Flips(BaseModel):
     wrong_to_wrong: int = 0
 
 
+class DebateNote(BaseModel):
+    """A debate without an answer, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    debate_id: str
+    reason: str
+
+
 class RunSummary(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     debates: int = 0
+    answered: int = 0
+    """Debates that finished with a valid final answer."""
+    no_answer: int = 0
+    """Debates that finished without a valid final answer (scored as wrong; ``no_answers`` says why)."""
     failed: int = 0
+    """Debates that did not finish (backend errors, crashes; ``failures`` says why): rerun by ``--retry-failed``."""
     with_gold: int = 0
     accuracy: float | None = None
-    """Final answers equal to gold, over debates with gold (failed debates count as wrong)."""
+    """Final answers equal to gold, over debates with gold (debates without an answer count as wrong,
+    and so do failed ones: rerun them)."""
     accuracy_per_round: list[float] = Field(default_factory=list)
     """Majority vote of the debaters in each round vs gold."""
     consensus_per_round: list[float] = Field(default_factory=list)
@@ -60,8 +79,10 @@ class RunSummary(BaseModel):
     total_cost: float | None = None
     wall_time_s: float = 0.0
     """Sum of per-debate wall times (debates overlap, so this exceeds the run's elapsed time)."""
-    failures: list[dict[str, str]] = Field(default_factory=list)
-    """The first failures with their reasons (all are in the results file)."""
+    no_answers: list[DebateNote] = Field(default_factory=list)
+    """The first debates without an answer, with their reasons (all are in the results file)."""
+    failures: list[DebateNote] = Field(default_factory=list)
+    """The first failures with their errors (all are in the results file)."""
 
 
 class SummaryBuilder:
@@ -70,7 +91,8 @@ class SummaryBuilder:
     State is O(rounds + agents + models), not O(debates).
     """
 
-    max_failures_listed = 50
+    max_listed = 50
+    """Debates without an answer, and failures, listed with their reasons (each kind)."""
 
     def __init__(self, prices: Mapping[str, tuple[float, float]] | None = None) -> None:
         self.prices = dict(prices or {})
@@ -92,10 +114,14 @@ class SummaryBuilder:
         summary.debates += 1
         summary.wall_time_s += result.wall_time_s
         self._stop[result.stop_reason or "unknown"] += 1
-        if result.failed:
+        if result.outcome is Outcome.ANSWERED:
+            summary.answered += 1
+        elif result.outcome is Outcome.NO_ANSWER:
+            summary.no_answer += 1
+            self._list(summary.no_answers, result)
+        else:
             summary.failed += 1
-            if len(summary.failures) < self.max_failures_listed:
-                summary.failures.append({"debate_id": result.debate_id, "error": result.error or ""})
+            self._list(summary.failures, result)
         for message in result.transcript.messages:
             for bucket in (self._agents[message.author], self._models[message.model or "unknown"]):
                 bucket.prompt_tokens += message.usage.prompt_tokens
@@ -107,6 +133,10 @@ class SummaryBuilder:
             self._correct += int(result.correct is True)
             self._add_flips(result)
         self._add_rounds(result)
+
+    def _list(self, notes: list[DebateNote], result: DebateResult) -> None:
+        if len(notes) < self.max_listed:
+            notes.append(DebateNote(debate_id=result.debate_id, reason=result.reason or ""))
 
     def _add_rounds(self, result: DebateResult) -> None:
         rounds = [result.transcript.debater_answers(r) for r in range(result.transcript.rounds)]

@@ -3,15 +3,23 @@
 A ``DebateResult`` is one JSON line. Files of results (``*.jsonl``, one debate
 per line) are the product of a run: reports, exports and metrics only read
 them. Saving and loading is lossless.
+
+Every result has one of three ``Outcome``s, and everything that counts results
+keeps them apart (docs/running.md, "Outcomes"): a debate that finished with a
+valid answer, one that finished without (the model's doing: scored as wrong,
+never rerun), and one that failed (the infrastructure's doing: rerun by
+``--retry-failed``, exit status 1). Mixing the last two would let retries
+re-sample exactly the debates where a model did badly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from debate.dynamics import Dynamics, compute_dynamics
 from debate.messages import Message, MessageKind, Role, Usage
@@ -57,21 +65,92 @@ class Transcript(BaseModel):
         return total
 
 
+class Outcome(StrEnum):
+    """How a debate ended."""
+
+    ANSWERED = "answered"
+    """Finished with a valid final answer (right or wrong)."""
+    NO_ANSWER = "no_answer"
+    """Finished without a valid final answer (unparseable, or a verdict outside the answers in dispute).
+    Scored as wrong; ``reason`` says why. The model's doing, so ``--retry-failed`` leaves it alone."""
+    FAILED = "failed"
+    """Did not finish: a backend still failing after its retries, or a crash; ``reason`` holds the error.
+    The only outcome that ``--retry-failed`` reruns and that makes ``debate run`` exit with status 1."""
+
+
+LEGACY_NO_ANSWER = "no parseable final answer"
+"""How results written before ``outcome`` existed began the ``error`` of a debate that finished unanswered."""
+
+
+def row_outcome(row: Mapping[str, Any]) -> Outcome:
+    """The outcome of a result line read as plain JSON (as the run directory's index reads it, without pydantic).
+
+    Lines written before ``outcome`` existed have ``error`` instead: set for
+    failures, and also (wrongly) for debates that finished unanswered.
+    """
+    if row.get("outcome") is not None:
+        return Outcome(row["outcome"])
+    error = row.get("error")
+    if error is not None:
+        return Outcome.NO_ANSWER if str(error).startswith(LEGACY_NO_ANSWER) else Outcome.FAILED
+    return Outcome.ANSWERED if row.get("final_answer") is not None else Outcome.NO_ANSWER
+
+
+def no_answer_reason(transcript: Transcript) -> str:
+    """Why a finished debate has no final answer: what the parsers said about its last round."""
+    last_round = transcript.rounds - 1
+    reasons = sorted(
+        {f"{m.author}: {m.parse_error}" for m in transcript.messages if m.parse_error and m.round == last_round}
+    )
+    return "no valid final answer" + (f" ({'; '.join(reasons)})" if reasons else "")
+
+
 class DebateResult(BaseModel):
-    """A finished (or failed) debate: its transcript and outcome."""
+    """A debate's transcript and how it ended (``outcome``, with the ``reason`` when there is no answer).
+
+    Built without an ``outcome`` (as older results files were written), the
+    outcome follows from the other fields: see ``row_outcome``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     transcript: Transcript
     final_answer: str | None = None
+    outcome: Outcome
+    reason: str | None = None
+    """Why there is no final answer: the parsers' reasons (``no_answer``) or the error (``failed``)."""
     stop_reason: str | None = None
     """``consensus``, ``judge``, ``max_rounds``, or ``failed``."""
     gold: str | None = None
-    """The reference answer, when the dataset has one (never shown to agents)."""
-    error: str | None = None
+    """The reference answer as the scenario's answer parser reads it (never shown to agents)."""
     dynamics: Dynamics = Field(default_factory=Dynamics)
     wall_time_s: float = 0.0
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_from_older_fields(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("outcome") is not None:
+            return data
+        data = dict(data)
+        outcome = row_outcome(data)
+        data["outcome"] = outcome
+        data["reason"] = data.pop("error", None) or data.get("reason")
+        if outcome is Outcome.NO_ANSWER and data["reason"] is None and "transcript" in data:
+            data["reason"] = no_answer_reason(Transcript.model_validate(data["transcript"]))
+        return data
+
+    @model_validator(mode="after")
+    def _outcome_agrees_with_the_answer(self) -> DebateResult:
+        answered = self.final_answer is not None
+        if answered != (self.outcome is Outcome.ANSWERED):
+            raise ValueError(
+                f"outcome: {self.outcome.value!r} with final_answer {self.final_answer!r}; "
+                "'answered' needs a final answer, 'no_answer' and 'failed' have none"
+            )
+        if self.outcome is not Outcome.ANSWERED and not self.reason:
+            raise ValueError(f"reason: a debate with outcome {self.outcome.value!r} needs its reason")
+        return self
 
     @property
     def debate_id(self) -> str:
@@ -85,7 +164,7 @@ class DebateResult(BaseModel):
 
     @property
     def failed(self) -> bool:
-        return self.error is not None
+        return self.outcome is Outcome.FAILED
 
     def recompute_dynamics(self) -> DebateResult:
         return self.model_copy(update={"dynamics": compute_dynamics(self.transcript.messages)})

@@ -13,7 +13,7 @@ from oversight_support import (
     state_of,
 )
 
-from debate import ChatRequest, Debater, MessageKind, ScriptedBackend
+from debate import ChatRequest, Debater, MessageKind, Outcome, ScriptedBackend
 from debate.answers import ChoiceAnswer, NumberAnswer
 from debate.loading import load_scenario
 from debate.protocols.oversight import consultant_answer, disputed_answers, parse_verdict
@@ -264,7 +264,8 @@ def test_a_judge_that_answers_off_format_leaves_the_debate_unanswered_with_the_r
     verdict = result.transcript.messages[-1]
     assert verdict.kind is MessageKind.VERDICT and verdict.answer is None
     assert "no 'Answer: ...' line" in verdict.parse_error
-    assert result.final_answer is None and result.correct is False and result.error is None
+    assert result.final_answer is None and result.correct is False and result.outcome is Outcome.NO_ANSWER
+    assert "judge: no 'Answer: ...' line" in result.reason
 
 
 # -- scenario checks ------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_every_debate_is_embedded_with_its_messages_and_reply_links(run, report)
     assert [d["id"] for d in embedded["debates"]] == [r.debate_id for r in results]
     for record, result in zip(embedded["debates"], results, strict=True):
         assert record.get("ok") == result.correct and record["q"] == result.transcript.question
-        assert ("err" in record) == result.failed
+        assert record["o"] == result.outcome.value and record.get("why") == result.reason
         assert bool(record.get("ch")) == bool(result.dynamics.changes)
         messages = result.transcript.messages
         assert [m["t"] for m in record["m"]] == [m.text for m in messages]
@@ -198,7 +198,7 @@ def test_the_summary_shows_the_numbers_of_debate_summary(run, report):
 
     runs_table = re.search(r"<table id='runs'>.*?</table>", report, re.S).group(0)
     assert f"{100 * summary.accuracy:.1f}%" in runs_table
-    assert f"<td>{summary.debates}</td><td>{summary.failed}</td>" in runs_table
+    assert f"<td>{summary.debates}</td><td>{summary.no_answer}</td><td>{summary.failed}</td>" in runs_table
     assert f"${summary.total_cost / summary.debates:.4f}" in runs_table
     flips = re.search(r"<table class='flips'>.*?</table>", report, re.S).group(0)
     c = summary.flips_per_agent["c"]
@@ -209,7 +209,7 @@ def test_the_summary_shows_the_numbers_of_debate_summary(run, report):
         assert f"<td>{round_}</td><td>{100 * summary.accuracy_per_round[round_]:.1f}%</td>" in report
         assert f"{100 * consensus:.1f}%" in report
     failures = re.search(r"<table class='failures'>.*?</table>", report, re.S).group(0)
-    assert html.escape(summary.failures[0]["error"]) in failures
+    assert html.escape(summary.failures[0].reason) in failures
 
 
 def test_judge_accuracy_is_the_share_of_verdicts_equal_to_gold_per_protocol(run, report):
@@ -236,7 +236,8 @@ def test_errors_in_the_summary_are_html_escaped(run, tmp_path):
     broken = tmp_path / "run"
     shutil.copytree(run, broken)
     results = list(load_results(broken / "results.jsonl"))
-    results[0] = results[0].model_copy(update={"error": f"backend said {PAYLOAD}"})
+    failed = next(index for index, result in enumerate(results) if result.failed)
+    results[failed] = results[failed].model_copy(update={"reason": f"backend said {PAYLOAD}"})
     save_results(broken / "results.jsonl", results)
 
     page = write_report([broken], tmp_path / "report").read_text(encoding="utf-8")

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from debate import Debater, Scenario, ScriptedBackend, debate_id_for, load_results, register_scheme
+from debate import Debater, Outcome, Scenario, ScriptedBackend, debate_id_for, load_results, register_scheme
 from debate.datasets import Item
 from debate.runner import RunDir, RunDirBusy, RunDirMismatch, RunOptions, run_dataset
+from debate.summary import DebateNote
 
 SCENARIO = Scenario(
     name="runner-test", agents=[Debater(n) for n in "abc"], protocol="rcr", rounds=3, stop="fixed"
@@ -83,8 +84,8 @@ def test_failed_debates_are_recorded_and_retry_failed_redoes_only_them(tmp_path)
     summary = run_dataset(SCENARIO, ITEMS, tmp_path, backends=flaky, options=QUIET)
 
     assert (summary.debates, summary.failed, summary.complete) == (12, 2, True)
-    assert {f["debate_id"] for f in summary.failures} == failing
-    assert all(f["error"].startswith("BackendError: scripted failure for agent") for f in summary.failures)
+    assert {f.debate_id for f in summary.failures} == failing
+    assert all(f.reason.startswith("BackendError: scripted failure for agent") for f in summary.failures)
     failed = [r for r in load_results(tmp_path / "results.jsonl") if r.failed]
     assert {r.stop_reason for r in failed} == {"failed"} and {r.gold for r in failed} == {"4", "6"}
 
@@ -95,20 +96,28 @@ def test_failed_debates_are_recorded_and_retry_failed_redoes_only_them(tmp_path)
     assert len(lines(tmp_path)) == 12
 
 
-def test_a_debate_without_a_parseable_answer_fails_with_the_parsers_reason(tmp_path):
+def test_a_debate_without_a_parseable_answer_counts_as_wrong_with_the_parsers_reason_and_is_not_retried(
+    tmp_path,
+):
     mute = ids_of(ITEMS[:1])[0]
     backend = ScriptedBackend(
         lambda request: "I would rather not say." if request.debate_id == mute else adder(request)
     )
     summary = run_dataset(SCENARIO, ITEMS[:3], tmp_path, backends=backend, options=QUIET)
-    [failure] = summary.failures
-    assert failure == {
-        "debate_id": mute,
-        "error": "no parseable final answer (a: no number found in the response; b: no number found in the response; "
-        "c: no number found in the response)",
-    }
-    [result] = [r for r in load_results(tmp_path / "results.jsonl") if r.failed]
-    assert len(result.transcript.messages) == 9  # the transcript is kept
+    assert (summary.answered, summary.no_answer, summary.failed, summary.accuracy) == (2, 1, 0, 2 / 3)
+    assert summary.no_answers == [
+        DebateNote(
+            debate_id=mute,
+            reason="no valid final answer (a: no number found in the response; "
+            "b: no number found in the response; c: no number found in the response)",
+        )
+    ]
+    [result] = [r for r in load_results(tmp_path / "results.jsonl") if r.outcome is Outcome.NO_ANSWER]
+    assert (result.debate_id, result.correct, len(result.transcript.messages)) == (mute, False, 9)
+
+    healthy = ScriptedBackend(adder)
+    again = run_dataset(SCENARIO, ITEMS[:3], tmp_path, backends=healthy, options=QUIET, retry_failed=True)
+    assert healthy.calls == [] and again.no_answer == 1  # a model's bad answer is not re-sampled
 
 
 def test_with_checkpoints_a_retried_debate_resumes_after_its_last_finished_step(tmp_path):
@@ -132,19 +141,16 @@ def test_with_checkpoints_a_retried_debate_resumes_after_its_last_finished_step(
     assert not (tmp_path / "checkpoints.sqlite").exists()  # complete without failures: nothing in flight
 
 
-def test_retrying_an_unparseable_debate_with_checkpoints_runs_it_afresh(tmp_path):
+def test_with_checkpoints_a_debate_without_an_answer_is_finished_too(tmp_path):
     [mute] = ids_of(ITEMS[:1])
     options = QUIET.model_copy(update={"checkpoints": True})
     silent = ScriptedBackend(lambda request: "no idea" if request.debate_id == mute else adder(request))
-    assert run_dataset(SCENARIO, ITEMS[:2], tmp_path, backends=silent, options=options).failed == 1
+    first = run_dataset(SCENARIO, ITEMS[:2], tmp_path, backends=silent, options=options)
+    assert (first.no_answer, first.failed) == (1, 0)
+    assert not (tmp_path / "checkpoints.sqlite").exists()  # complete without failures: nothing in flight
     healthy = ScriptedBackend(adder)
-    assert (
-        run_dataset(
-            SCENARIO, ITEMS[:2], tmp_path, backends=healthy, options=options, retry_failed=True
-        ).failed
-        == 0
-    )
-    assert len(healthy.calls) == 9
+    second = run_dataset(SCENARIO, ITEMS[:2], tmp_path, backends=healthy, options=options, retry_failed=True)
+    assert healthy.calls == [] and (second.no_answer, second.failed) == (1, 0)
 
 
 class InFlightBackend(ScriptedBackend):
@@ -290,7 +296,7 @@ def test_an_exception_that_is_not_a_backend_error_is_recorded_too(tmp_path):
         raise KeyError("tokenizer missing")
 
     summary = run_dataset(SCENARIO, ITEMS[:2], tmp_path, backends=ScriptedBackend(broken), options=QUIET)
-    assert summary.failed == 2 and summary.failures[0]["error"] == "KeyError: 'tokenizer missing'"
+    assert summary.failed == 2 and summary.failures[0].reason == "KeyError: 'tokenizer missing'"
 
 
 def test_items_repeating_an_earlier_item_run_once_and_the_run_is_still_complete(tmp_path):

@@ -1,9 +1,14 @@
 """Transcripts and results save as JSONL and load back identical."""
 
+import json
+
+import pytest
+
 from debate import (
     Debater,
     DebateResult,
     Message,
+    Outcome,
     Scenario,
     ScriptedBackend,
     load_results,
@@ -68,3 +73,44 @@ def test_result_knows_correctness_only_with_gold():
     result = run_debate(scenario, "q?", backend=ScriptedBackend(default="#### 3"))
     assert result.correct is None
     assert DebateResult.model_validate(result.model_dump() | {"gold": "3"}).correct is True
+
+
+def test_a_result_says_how_the_debate_ended():
+    scenario = Scenario(name="o", agents=[Debater("a"), Debater("b")], rounds=1)
+    answered = run_debate(scenario, "q?", backend=ScriptedBackend(default="#### 3"), gold="3")
+    assert (answered.outcome, answered.reason, answered.correct) == (Outcome.ANSWERED, None, True)
+    mute = run_debate(scenario, "q?", backend=ScriptedBackend(default="no idea"), gold="3")
+    assert (mute.outcome, mute.correct, mute.failed) == (Outcome.NO_ANSWER, False, False)
+    assert mute.reason == (
+        "no valid final answer (a: no number found in the response; b: no number found in the response)"
+    )
+    with pytest.raises(ValueError, match="outcome: 'answered' with final_answer None"):
+        DebateResult.model_validate(mute.model_dump() | {"outcome": "answered"})
+    with pytest.raises(ValueError, match="reason: a debate with outcome 'failed' needs its reason"):
+        DebateResult.model_validate(mute.model_dump() | {"outcome": "failed", "reason": None})
+
+
+def test_results_written_before_outcomes_existed_still_load(tmp_path):
+    """Older lines have ``error`` (set for failures and, wrongly, for unanswered debates) and no ``outcome``."""
+    scenario = Scenario(name="old", agents=[Debater("a")], rounds=1)
+    answered = run_debate(scenario, "q?", backend=ScriptedBackend(default="#### 3"))
+    mute = run_debate(scenario, "q?", backend=ScriptedBackend(default="no idea"))
+
+    def old_line(result, **fields):
+        row = result.model_dump(mode="json", exclude={"outcome", "reason"})
+        return json.dumps(row | {"error": None} | fields) + "\n"
+
+    path = tmp_path / "results.jsonl"
+    path.write_text(
+        old_line(answered)
+        + old_line(mute, error="no parseable final answer (a: no number found)", stop_reason="failed")
+        + old_line(mute, error="BackendError: server down", stop_reason="failed")
+        + old_line(mute)  # run_debate's own result: no answer and no error
+    )
+    loaded = [(r.outcome, r.reason) for r in load_results(path)]
+    assert loaded == [
+        (Outcome.ANSWERED, None),
+        (Outcome.NO_ANSWER, "no parseable final answer (a: no number found)"),
+        (Outcome.FAILED, "BackendError: server down"),
+        (Outcome.NO_ANSWER, "no valid final answer (a: no number found in the response)"),
+    ]

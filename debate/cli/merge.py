@@ -10,7 +10,7 @@ Combine run directories written by `debate run --shard I/N` (on several machines
 or processes) into one run directory with one results.jsonl, a merged
 manifest.json and a recomputed summary.json. The parts must be the same run
 (scenario fingerprint, data, seed); a debate found in several parts is kept
-once, a successful line winning over a failed one.
+once, a finished line winning over a failed one.
 """
 
 EPILOG = """\
@@ -51,8 +51,5 @@ def merge(args: argparse.Namespace) -> int:
     for note in merged.notes:
         print(f"debate merge: {note}", file=sys.stderr)
     summary = merged.summary
-    accuracy = f", accuracy {summary.accuracy:.3f}" if summary.accuracy is not None else ""
-    print(
-        f"{args.out}: {summary.debates}/{summary.expected_debates} debates, {summary.failed} failed{accuracy}"
-    )
+    print(f"{args.out}: {summary.outcomes_line()}")
     return 0 if summary.complete and not summary.failed else 1

@@ -39,9 +39,10 @@ examples:
   debate run --config run.toml --retry-failed                   # redo only the failed debates
 
 exit status:
-  0    every debate of the run is done and none failed
-  1    the run ended with failed debates (see summary.json; rerun with --retry-failed),
-       or stopped at --max-failures
+  0    every debate of the run is done and none failed (debates that finished without
+       a valid answer are not failures: they count as wrong)
+  1    the run ended with failed debates: backend errors after retries, crashes
+       (see summary.json; rerun with --retry-failed), or stopped at --max-failures
   2    bad arguments, configuration or data; RUN_DIR holds a different run or is in use
   130  interrupted (Ctrl-C); rerun the same command to resume
 """
@@ -124,7 +125,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "repeat their finished model calls (default: off)",
     )
     resume.add_argument(
-        "--retry-failed", action="store_true", help="run the failed debates again, replacing their lines"
+        "--retry-failed",
+        action="store_true",
+        help="run the failed debates again, replacing their lines (not those that finished without an answer)",
     )
     resume.add_argument("--force", action="store_true", help="start over when RUN_DIR holds a different run")
     resume.add_argument(
@@ -236,12 +239,17 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"debate run: interrupted; rerun the same command to resume {config.out}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    accuracy = f", accuracy {summary.accuracy:.3f}" if summary.accuracy is not None else ""
     cost = f", ${summary.total_cost:.2f}" if summary.total_cost is not None else ""
     print(
-        f"{config.out}: {summary.debates}/{summary.expected_debates} debates, {summary.failed} failed{accuracy}, "
+        f"{config.out}: {summary.outcomes_line()}, "
         f"{summary.total_tokens:,} tokens{cost}; summary in {config.out / 'summary.json'}"
     )
+    if summary.no_answer:
+        print(
+            f"debate run: {summary.no_answer} debates finished without a valid answer and count as wrong "
+            f"(not failures; reasons in summary.json), e.g. {summary.no_answers[0].reason}",
+            file=sys.stderr,
+        )
     if summary.failed:
         print(
             f"debate run: {summary.failed} debates failed; rerun with --retry-failed to redo them",

@@ -196,8 +196,9 @@ def debate_record(index: int, result: DebateResult) -> DebateRecord:
     """A debate for the browser.
 
     Keys: ``i`` position in the run, ``id``, ``q`` question, ``g`` gold, ``f`` final
-    answer, ``s`` stop reason, ``ok`` correct (absent without gold), ``ch`` an
-    answer changed between rounds, ``err`` error, ``n`` rounds, ``tok`` tokens,
+    answer, ``o`` outcome (``answered``, ``no_answer``, ``failed``), ``why`` the
+    reason for no answer, ``s`` stop reason, ``ok`` correct (absent without gold),
+    ``ch`` an answer changed between rounds, ``n`` rounds, ``tok`` tokens,
     ``sec`` wall time, ``m`` messages (see ``message_records``).
     """
     record: DebateRecord = {
@@ -206,10 +207,11 @@ def debate_record(index: int, result: DebateResult) -> DebateRecord:
         "q": result.transcript.question,
         "g": result.gold,
         "f": result.final_answer,
+        "o": result.outcome.value,
+        "why": result.reason,
         "s": result.stop_reason,
         "ok": result.correct,
         "ch": bool(result.dynamics.changes) or None,
-        "err": result.error,
         "n": result.transcript.rounds,
         "tok": result.transcript.usage.total_tokens,
         "sec": round(result.wall_time_s, 3),

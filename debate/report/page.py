@@ -23,6 +23,7 @@ from typing import Any
 from debate.metrics import Estimate
 from debate.report.data import RunReport
 from debate.report.plots import Plot
+from debate.summary import DebateNote
 
 PAGE_SIZE = 50
 
@@ -108,6 +109,7 @@ def runs_table(runs: Sequence[RunReport]) -> str:
                 run.protocol,
                 ", ".join(run.models),
                 s.debates,
+                s.no_answer,
                 s.failed,
                 percent(s.accuracy),
                 number(run.tokens_per_question, 0),
@@ -116,7 +118,7 @@ def runs_table(runs: Sequence[RunReport]) -> str:
                 number(run.calibration.ece if run.calibration else None, 3),
             ]
         )
-    headers = ["run", "scenario", "protocol", "models", "debates", "failed", "accuracy"]
+    headers = ["run", "scenario", "protocol", "models", "debates", "without answer", "failed", "accuracy"]
     headers += ["tokens / question", "seconds / question", "cost / question", "debater ECE"]
     return table(headers, rows, table_id="runs")
 
@@ -126,7 +128,8 @@ def run_details(run: RunReport) -> str:
     rounds = max(len(s.accuracy_per_round), len(s.consensus_per_round), len(s.answer_changes_per_round))
     parts = [
         f"<section class='run'><h2>{escape(run.label)}</h2>",
-        f"<p class='muted'>{escape(run.path)} · {s.debates} debates, {s.with_gold} with gold, "
+        f"<p class='muted'>{escape(run.path)} · {s.debates} debates: {s.answered} answered, "
+        f"{s.no_answer} without an answer, {s.failed} failed; {s.with_gold} with gold, "
         f"{s.sycophancy} sycophantic switches</p>",
         "<h3>Per round</h3>",
         table(
@@ -187,16 +190,23 @@ def run_details(run: RunReport) -> str:
         "<h3>Stop reasons</h3>",
         table(["stop reason", "debates"], sorted(s.stop_reasons.items())),
     ]
-    if s.failures:
-        listed = f" (first {len(s.failures)})" if len(s.failures) < s.failed else ""
-        parts += [
-            f"<h3>Failures{listed}</h3>",
-            table(
-                ["debate", "reason"], [[f["debate_id"], f["error"]] for f in s.failures], css_class="failures"
-            ),
-        ]
+    parts += reasons_table(
+        "Finished without an answer (scored as wrong)", s.no_answers, s.no_answer, "no-answers"
+    )
+    parts += reasons_table("Failures (rerun with --retry-failed)", s.failures, s.failed, "failures")
     parts.append("</section>")
     return "".join(parts)
+
+
+def reasons_table(title: str, notes: Sequence[DebateNote], count: int, css_class: str) -> list[str]:
+    """Debates of one outcome without an answer, each with its reason (the first ones, when there are many)."""
+    if not notes:
+        return []
+    listed = f" (first {len(notes)} of {count})" if len(notes) < count else ""
+    return [
+        f"<h3>{escape(title)}{listed}</h3>",
+        table(["debate", "reason"], [[note.debate_id, note.reason] for note in notes], css_class=css_class),
+    ]
 
 
 def table(
@@ -236,7 +246,7 @@ def debates_controls_html(runs: Sequence[RunReport]) -> str:
     hidden = " hidden" if len(runs) == 1 else ""
     filters = "".join(
         f"<button type='button' data-filter='{name}'>{name}</button>"
-        for name in ("all", "correct", "incorrect", "changed", "failed")
+        for name in ("all", "correct", "incorrect", "no answer", "failed", "changed")
     )
     return (
         "<h1>Debates</h1><div class='controls'>"
@@ -267,7 +277,8 @@ figcaption{font-size:12px;color:#555}
 #filters button{margin-right:4px}#filters button.active{background:#24292f;color:#fff}
 #search{min-width:260px;padding:3px 6px}
 #debate-list tbody tr{cursor:pointer}#debate-list tbody tr:hover{background:#f3f7ff}
-tr.correct td.result{color:#1a7f37}tr.incorrect td.result{color:#cf222e}tr.failed td.result{color:#9a6700}
+tr.correct td.result{color:#1a7f37}tr.incorrect td.result{color:#cf222e}tr.no-answer td.result{color:#8250df}
+tr.failed td.result{color:#9a6700}
 .pager{display:flex;gap:12px;align-items:center}
 .question{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:8px}
 dl.outcome{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dl.outcome dt{font-weight:600}
@@ -287,10 +298,11 @@ const DATA = JSON.parse(document.getElementById("data").textContent);
 const state = {run: 0, filter: "all", query: "", page: 0};
 const FILTERS = {
   all: () => true,
-  correct: d => d.ok === true,
-  incorrect: d => d.ok === false,
+  correct: d => resultOf(d) === "correct",
+  incorrect: d => resultOf(d) === "incorrect",
+  "no answer": d => resultOf(d) === "no answer",
+  failed: d => resultOf(d) === "failed",
   changed: d => d.ch === true,
-  failed: d => d.err !== undefined,
 };
 
 function el(tag, attributes, ...children) {
@@ -319,7 +331,8 @@ function searched(run) {
 }
 
 function resultOf(d) {
-  if (d.err !== undefined) return "failed";
+  if (d.o === "failed") return "failed";
+  if (d.o === "no_answer") return "no answer";
   if (d.ok === true) return "correct";
   if (d.ok === false) return "incorrect";
   return "no gold";
@@ -417,7 +430,7 @@ function renderDebate(runIndex, index) {
   field(outcome, "stop reason", d.s);
   if (verdict) field(outcome, "judge verdict", (verdict.ans === undefined ? "none" : verdict.ans)
     + (verdict.p === undefined ? "" : " (confidence " + verdict.p.toFixed(2) + ")"));
-  if (d.err !== undefined) field(outcome, "error", d.err);
+  if (d.why !== undefined) field(outcome, d.o === "failed" ? "error" : "why no answer", d.why);
   field(outcome, "tokens", d.tok);
   field(outcome, "seconds", d.sec);
   const authors = [...new Set(d.m.map(m => m.a))];

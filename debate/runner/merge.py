@@ -2,8 +2,9 @@
 
 Parts must be the same run: same scenario fingerprint, data and seed, or the
 merge is refused naming the part and what differs. A debate present in several
-parts is kept once, preferring a successful line over a failed one, then the
-earlier part. Inputs are only read (a torn last line in a part is skipped);
+parts is kept once, preferring a finished line over a failed one, then the
+earlier part (a finished line without an answer is not replaced by one with an
+answer: that would pick the better sample, as retrying it would). Inputs are only read (a torn last line in a part is skipped);
 the output is a complete run directory that reports and exports read like any
 other.
 """
@@ -20,6 +21,7 @@ from debate.runner.manifest import RunManifest
 from debate.runner.run_dir import RunDir, complete_lines, write_atomically
 from debate.runner.run_summary import RunDirSummary, summarize_run_dir
 from debate.runner.runner import RunDirMismatch
+from debate.transcript import Outcome, row_outcome
 
 
 @dataclass
@@ -120,7 +122,7 @@ def _shard_notes(manifests: Sequence[RunManifest]) -> list[str]:
 
 
 def _write_merged_results(dirs: Sequence[RunDir], target: RunDir) -> list[str]:
-    """Pick one line per debate (successful first, then the earliest part), write them atomically."""
+    """Pick one line per debate (finished first, then the earliest part), write them atomically."""
     chosen: dict[str, tuple[int, int, bool]] = {}  # debate id -> (part, line number, failed)
     duplicates = torn = 0
     for part, run_dir in enumerate(dirs):
@@ -128,7 +130,7 @@ def _write_merged_results(dirs: Sequence[RunDir], target: RunDir) -> list[str]:
             continue
         for number, line in enumerate(complete_lines(run_dir.results)):
             row = json.loads(line)
-            debate_id, failed = row["transcript"]["debate_id"], row.get("error") is not None
+            debate_id, failed = row["transcript"]["debate_id"], row_outcome(row) is Outcome.FAILED
             previous = chosen.get(debate_id)
             if previous is not None:
                 duplicates += 1

@@ -1,4 +1,4 @@
-"""Progress of a run: debates done/total, failures, running accuracy, tokens/s and ETA.
+"""Progress of a run: debates done/total, failures, debates without an answer, running accuracy, tokens/s and ETA.
 
 On a terminal this is a tqdm bar; when stderr is not a terminal (CI, ``nohup``,
 a job scheduler's log) it is one line every ``log_every_s`` seconds, so logs
@@ -12,7 +12,7 @@ import time
 from typing import Literal, TextIO
 
 from debate.runner.run_dir import ResultIndex
-from debate.transcript import DebateResult
+from debate.transcript import DebateResult, Outcome
 
 ProgressMode = Literal["auto", "bar", "log", "off"]
 
@@ -44,6 +44,7 @@ class Progress:
         self.log_every_s = log_every_s
         self.done = len(already.done)
         self.failed = len(already.failed)
+        self.no_answer = already.no_answer
         self.correct = already.correct
         self.with_gold = already.with_gold
         self.session_debates = 0
@@ -89,6 +90,8 @@ class Progress:
     def describe(self) -> str:
         total = f"/{self.total}" if self.total is not None else ""
         parts = [f"{self.done}{total} debates"]
+        if self.no_answer:
+            parts.append(f"{self.no_answer} without answer")
         if self.failed:
             parts.append(f"{self.failed} failed")
         if self.accuracy is not None:
@@ -105,14 +108,16 @@ class Progress:
         self.done += 1
         self.session_debates += 1
         self.session_tokens += result.transcript.usage.total_tokens
-        self.failed += int(result.failed)
+        self.failed += int(result.outcome is Outcome.FAILED)
+        self.no_answer += int(result.outcome is Outcome.NO_ANSWER)
         if result.gold is not None:
             self.with_gold += 1
             self.correct += int(result.correct is True)
         if self._bar is not None:
             accuracy = f"acc={self.accuracy:.3f} " if self.accuracy is not None else ""
+            no_answer = f" no_answer={self.no_answer}" if self.no_answer else ""
             self._bar.set_postfix_str(
-                f"{accuracy}tok/s={self.tokens_per_s:,.0f} failed={self.failed}", refresh=False
+                f"{accuracy}tok/s={self.tokens_per_s:,.0f}{no_answer} failed={self.failed}", refresh=False
             )
             self._bar.update(1)
         elif self.mode == "log" and time.monotonic() - self._last_log >= self.log_every_s:

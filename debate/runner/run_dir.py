@@ -24,7 +24,7 @@ from typing import IO
 from pydantic import BaseModel
 
 from debate.runner.manifest import RunManifest
-from debate.transcript import DebateResult
+from debate.transcript import DebateResult, Outcome, row_outcome
 
 RESULTS = "results.jsonl"
 MANIFEST = "manifest.json"
@@ -43,6 +43,8 @@ class ResultIndex:
 
     done: set[str] = field(default_factory=set)
     failed: set[str] = field(default_factory=set)
+    """Debates with outcome ``failed``: what ``--retry-failed`` runs again."""
+    no_answer: int = 0
     correct: int = 0
     with_gold: int = 0
     tokens: int = 0
@@ -55,8 +57,10 @@ class ResultIndex:
             self.duplicates += 1
             return
         self.done.add(debate_id)
-        if row.get("error") is not None:
+        outcome = row_outcome(row)
+        if outcome is Outcome.FAILED:
             self.failed.add(debate_id)
+        self.no_answer += int(outcome is Outcome.NO_ANSWER)
         if row.get("gold") is not None:
             self.with_gold += 1
             self.correct += int(

@@ -30,6 +30,16 @@ class RunDirSummary(RunSummary):
     tokens_per_s: float | None = None
     """Tokens of the debates finished by the last invocation, per second of its wall time."""
 
+    def outcomes_line(self) -> str:
+        """``12/12 debates, 2 without an answer, 1 failed, accuracy 0.750``, as ``debate run`` and ``debate merge`` print it."""
+        parts = [f"{self.debates}/{self.expected_debates} debates"]
+        if self.no_answer:
+            parts.append(f"{self.no_answer} without an answer")
+        parts.append(f"{self.failed} failed")
+        if self.accuracy is not None:
+            parts.append(f"accuracy {self.accuracy:.3f}")
+        return ", ".join(parts)
+
 
 def summarize_run_dir(
     run_dir: RunDir,

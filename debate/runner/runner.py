@@ -10,8 +10,9 @@ Read top to bottom, a run is:
    only when a slot is free, and a result is appended (and forgotten) as soon
    as its debate ends, so memory does not grow with the dataset.
 4. A debate that raises (a backend that still fails after its retries, a bug)
-   or ends without a parseable answer is recorded as failed, with its reason;
-   the run goes on.
+   is recorded as failed, with its error; one that ends without a valid
+   answer is recorded as such (outcome ``no_answer``), with the parsers'
+   reasons, and is not a failure. Either way the run goes on.
 5. Write ``summary.json`` from the results file.
 
 Debates of one round call the backend concurrently, and so do debates of
@@ -47,7 +48,7 @@ from debate.runner.run_dir import ResultWriter, RunDir
 from debate.runner.run_summary import RunDirSummary, summarize_run_dir
 from debate.runner.seeding import with_seed
 from debate.scenario import Scenario
-from debate.transcript import DebateResult, Transcript
+from debate.transcript import DebateResult, Outcome, Transcript
 
 Backends = Backend | str | Mapping[str, Backend | str]
 Prices = dict[str, tuple[NonNegativeFloat, NonNegativeFloat]]
@@ -83,20 +84,6 @@ class RunOptions(BaseModel):
 
 class RunDirMismatch(ValueError):
     """The run directory holds a different run (another scenario, data, shard or seed)."""
-
-
-def unanswered(result: DebateResult) -> DebateResult:
-    """A debate that ended without a parseable final answer, recorded as failed with the parsers' reasons."""
-    last_round = result.transcript.rounds - 1
-    reasons = sorted(
-        {
-            f"{m.author}: {m.parse_error}"
-            for m in result.transcript.messages
-            if m.parse_error and m.round == last_round
-        }
-    )
-    error = "no parseable final answer" + (f" ({'; '.join(reasons)})" if reasons else "")
-    return result.model_copy(update={"error": error, "stop_reason": "failed"})
 
 
 async def arun_dataset(
@@ -208,7 +195,6 @@ class _DatasetRun:
         self.session_started = time.monotonic()
         torn = run_dir.repair()
         index = run_dir.scan()
-        self.retry: set[str] = set()
         notes = []
         if torn:
             notes.append(
@@ -219,9 +205,8 @@ class _DatasetRun:
                 f"{run_dir.results.name} holds {index.duplicates} repeated debate ids; the first counts"
             )
         if retry_failed and index.failed:
-            self.retry = set(index.failed)
-            run_dir.drop(self.retry)
-            notes.append(f"retrying {len(self.retry)} failed debates")
+            run_dir.drop(index.failed)
+            notes.append(f"retrying {len(index.failed)} failed debates")
             index = run_dir.scan()
         self.done = index.done
         self.progress = Progress(dataset.items, index, mode=options.progress, log_every_s=options.log_every_s)
@@ -313,7 +298,7 @@ class _DatasetRun:
             if result.failed:
                 self.session_failures += 1
                 if self.session_failures <= FAILURES_LOGGED:
-                    self.progress.log(f"{debate_id} failed: {result.error}")
+                    self.progress.log(f"{debate_id} failed: {result.reason}")
                 if self.session_failures == FAILURES_LOGGED:
                     self.progress.log("further failures are counted, not logged; results.jsonl has them all")
             if self.saver is not None and ran_to_the_end:
@@ -327,8 +312,6 @@ class _DatasetRun:
         """The debate's result, and whether its graph ran to the end (False when it raised)."""
         assert self.graph is not None
         started = time.perf_counter()
-        if debate_id in self.retry and self.saver is not None:
-            await self._forget_finished(debate_id)
         try:
             result = await arun_debate(
                 self.scenario,
@@ -348,14 +331,15 @@ class _DatasetRun:
                     context=item.context,
                     messages=await self._partial_messages(debate_id),
                 ),
+                outcome=Outcome.FAILED,
+                reason=f"{type(error).__name__}: {error}",
                 stop_reason="failed",
                 gold=item.gold,
-                error=f"{type(error).__name__}: {error}",
                 wall_time_s=time.perf_counter() - started,
                 metadata={**item.metadata, "item_id": item.id},
             )
             return failed, False
-        return (result if result.final_answer is not None else unanswered(result)), True
+        return result, True
 
     async def _partial_messages(self, debate_id: str) -> list[Message]:
         """What a failed debate said before it failed (known only with checkpoints), so its tokens count."""
@@ -363,13 +347,6 @@ class _DatasetRun:
             return []
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": debate_id}})
         return list(snapshot.values.get("messages") or [])
-
-    async def _forget_finished(self, debate_id: str) -> None:
-        """A finished debate's checkpoint would replay its (failed) result; an unfinished one resumes."""
-        assert self.graph is not None
-        snapshot = await self.graph.aget_state({"configurable": {"thread_id": debate_id}})
-        if snapshot.values and not snapshot.next:
-            await self.saver.adelete_thread(debate_id)
 
 
 def _resolve(backends: Backends) -> tuple[dict[str, Backend], list[Backend]]:
