@@ -222,3 +222,17 @@ def test_debate_run_on_the_built_in_dataset_in_the_installed_venv(installed, tmp
     assert (summary["debates"], summary["failed"], summary["with_gold"]) == (2, 0, 2)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario_source_sha256"], "the scenario's source file was not found"
+
+
+def test_registered_scenarios_resolve_outside_the_repository(tmp_path):
+    """Run from elsewhere, the repository's top-level folders are not importable: names go through debate.scenarios."""
+    code = (
+        "import importlib.util, sys; from debate.loading import load_scenario; "
+        "from debate.runner.manifest import scenario_source_sha256; "
+        "assert importlib.util.find_spec('scenarios') is None, 'the repository root is on sys.path'; "
+        "print(load_scenario('gsm8k_rcr').name, scenario_source_sha256('gsm8k_rcr') is not None)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    assert out.split() == ["gsm8k-rcr", "True"]

@@ -162,7 +162,7 @@ def scenario_source_sha256(spec: str | None) -> str | None:
     if spec.endswith(".py") or "/" in spec:
         path: Path | None = Path(spec)
     else:
-        found = importlib.util.find_spec(f"scenarios.{spec}")
+        found = importlib.util.find_spec(f"debate.scenarios.{spec}")
         path = Path(found.origin) if found is not None and found.origin else None
     if path is None or not path.is_file():
         return None
