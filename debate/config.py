@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from debate.datasets import DataFormat, FieldMap, Item, load_items
+from debate.gold import UnreadGold
 from debate.graph import DEFAULT_BACKEND
 from debate.runner.manifest import DatasetRecord
 from debate.runner.runner import Prices, RunOptions
@@ -82,7 +83,7 @@ class RunConfig(RunOptions):
         loaded = load_items(self.data, self.fields, format=self.format, split=self.split)
         return select_items(loaded, limit=self.limit, shard=self.selected_shard())
 
-    def dataset_record(self, items: int | None) -> DatasetRecord:
+    def dataset_record(self, items: int | None, unread_gold: UnreadGold | None = None) -> DatasetRecord:
         return DatasetRecord(
             source=self.data,
             split=self.split,
@@ -91,6 +92,7 @@ class RunConfig(RunOptions):
             items=items,
             limit=self.limit,
             shard=self.selected_shard(),
+            unread_gold=unread_gold,
         )
 
 

@@ -267,9 +267,11 @@ class FieldMap(BaseModel):
 
     - ``question``: the column debated.
     - ``gold``: the reference answer's column, or ``None`` for data without one.
-      ``gold_format`` says how to read it: ``text`` as is, ``number`` normalised
-      as the number parser writes answers (``"1,200.00"`` -> ``"1200"``),
-      ``gsm8k`` the number after ``####``.
+      ``gold_format`` says how to read it: by default (``None``) the run reads
+      it with the scenario's answer parser, as it reads the models' answers
+      (``debate.gold``); explicitly, ``text`` as is, ``number`` normalised as
+      the number parser writes answers (``"1,200.00"`` -> ``"1200"``, ``"1/4"``
+      -> ``"0.25"``), ``gsm8k`` the number after ``####``.
     - ``context``: context field name -> column (``["passage"]`` is short for
       ``{"passage": "passage"}``); scenarios decide which roles see each field.
     - ``id``: the column of stable item ids; without one, ids are
@@ -281,7 +283,7 @@ class FieldMap(BaseModel):
 
     question: str = "question"
     gold: str | None = "answer"
-    gold_format: GoldFormat = "text"
+    gold_format: GoldFormat | None = None
     context: dict[str, str] = Field(default_factory=dict)
     id: str | None = None
     metadata: list[str] = Field(default_factory=list)
@@ -324,7 +326,8 @@ class FieldMap(BaseModel):
         )
 
 
-def _read_gold(raw: Any, gold_format: GoldFormat) -> str | None:
+def _read_gold(raw: Any, gold_format: GoldFormat | None) -> str | None:
+    """Gold in its explicit format; without one, as written (the run reads it with the answer parser)."""
     text = str(raw)
     if gold_format == "number":
         return number_or_fraction(text)

@@ -69,6 +69,7 @@ def test_run_a_registered_scenario_on_a_builtin_dataset(tmp_path, capsys):
     assert manifest["sessions"][0]["command"] == ["debate", *argv, "--seed", "1", "--progress", "off"]
     assert manifest["dataset"] == {
         "source": "gsm8k", "split": None, "format": None, "fields": None, "items": 5, "limit": 5, "shard": None,
+        "unread_gold": None,
     }  # fmt: skip
 
 

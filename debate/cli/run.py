@@ -101,7 +101,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     files.add_argument(
         "--gold-format",
         choices=["text", "number", "gsm8k"],
-        help="read gold as is, as a number, or after '####'",
+        help="read gold as is, as a number, or after '####' (default: as the scenario's answer parser "
+        "reads the models' answers, so '... #### 18' is 18 for a numeric scenario)",
     )
     files.add_argument(
         "--id-field", metavar="COLUMN", help="column with stable item ids (default: row numbers)"
@@ -207,6 +208,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imp
 
 
 def run(args: argparse.Namespace) -> int:
+    from debate.gold import GoldReader
     from debate.loading import load_scenario
     from debate.runner import RunDirBusy, run_dataset
 
@@ -219,7 +221,11 @@ def run(args: argparse.Namespace) -> int:
             "--backend: no backend given; pass --backend URI (e.g. 'openai://127.0.0.1:8000/v1?model=NAME' "
             "or 'scripted:#### 42') or set backend in the --config file"
         )
-    total = sum(1 for _ in config.items())
+    # one pass before the run: the item count (for progress) and gold the answer parser cannot read
+    read_gold = GoldReader.for_data(scenario.parser, config.fields)
+    total = sum(1 for _ in map(read_gold, config.items()))
+    if read_gold.unread is not None:
+        print(f"debate run: warning: {read_gold.unread.describe()}", file=sys.stderr)
     try:
         summary = run_dataset(
             scenario,
@@ -227,7 +233,7 @@ def run(args: argparse.Namespace) -> int:
             config.out,
             backends=config.backend,
             options=config.options(),
-            dataset=config.dataset_record(total),
+            dataset=config.dataset_record(total, read_gold.unread),
             scenario_spec=config.scenario,
             retry_failed=args.retry_failed,
             force=args.force,

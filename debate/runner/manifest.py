@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from debate.agents.backends import Backend
 from debate.datasets import FieldMap
+from debate.gold import UnreadGold
 from debate.messages import Role, SamplingParams
 from debate.runner.redaction import redact
 from debate.runner.seeding import with_seed
@@ -56,6 +57,8 @@ class DatasetRecord(BaseModel):
     """How many items this run covers (after ``limit`` and ``shard``)."""
     limit: int | None = None
     shard: Shard | None = None
+    unread_gold: UnreadGold | None = None
+    """Gold answers the scenario's answer parser could not read, counted before the run (``debate.gold``)."""
 
     def identity(self, *, shard: bool = True) -> dict[str, Any]:
         """What must match to reuse a run directory (the limit may grow: a resumed run may cover more)."""

@@ -5,7 +5,8 @@ Read top to bottom, a run is:
 1. Lock the run directory, check (or write) the manifest, cut a torn last line.
 2. Read which debates ``results.jsonl`` already holds; with ``retry_failed``,
    drop the failed ones so they run again.
-3. Compile the scenario's graph once; stream the items and start a debate for
+3. Compile the scenario's graph once; stream the items, read each one's gold
+   with the scenario's answer parser (``debate.gold``), and start a debate for
    each one not done yet, at most ``concurrency`` at a time. An item is read
    only when a slot is free, and a result is appended (and forgotten) as soon
    as its debate ends, so memory does not grow with the dataset.
@@ -39,6 +40,7 @@ from debate.agents.backends import Backend, resolve_backend
 from debate.checkpoint import sqlite_checkpointer
 from debate.datasets import Item
 from debate.gc_tuning import relaxed_gc
+from debate.gold import GoldReader
 from debate.graph import DEFAULT_BACKEND, compile_debate
 from debate.messages import Message
 from debate.run import arun_debate, debate_id_for
@@ -209,6 +211,7 @@ class _DatasetRun:
             notes.append(f"retrying {len(index.failed)} failed debates")
             index = run_dir.scan()
         self.done = index.done
+        self.read_gold = GoldReader.for_data(scenario.parser, dataset.fields)
         self.progress = Progress(dataset.items, index, mode=options.progress, log_every_s=options.log_every_s)
         for note in notes:
             self.progress.log(note)
@@ -256,7 +259,7 @@ class _DatasetRun:
         slots = asyncio.Semaphore(self.options.concurrency)
         seen: set[str] = set()
         async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
-            for item in items:
+            for item in map(self.read_gold, items):
                 debate_id = debate_id_for(self.scenario, item.question, item.id)
                 if debate_id in seen:
                     self.repeated_ids += 1
@@ -275,6 +278,8 @@ class _DatasetRun:
             self.progress.log(
                 f"skipped {self.repeated_ids} items whose id and question repeat an earlier item"
             )
+        if self.read_gold.unread is not None and self.dataset.unread_gold is None:  # not reported up front
+            self.progress.log(self.read_gold.unread.describe())
 
     def _expected_debates(self) -> int | None:
         """Items in the dataset, less those repeating an earlier item (known once every item was read)."""
