@@ -31,7 +31,8 @@ class RunDirSummary(RunSummary):
     """Tokens of the debates finished by the last invocation, per second of its wall time."""
 
     def outcomes_line(self) -> str:
-        """``12/12 debates, 2 without an answer, 1 failed, accuracy 0.750``, as ``debate run`` and ``debate merge`` print it."""
+        """``12/12 debates, 2 without an answer, 1 failed, accuracy 0.750``: what ``debate run`` and
+        ``debate merge`` print (debates without an answer only when there are some)."""
         parts = [f"{self.debates}/{self.expected_debates} debates"]
         if self.no_answer:
             parts.append(f"{self.no_answer} without an answer")
