@@ -5,7 +5,8 @@ JSONL and CSV are read line by line, Parquet in record batches, and Hugging
 Face ``datasets`` directories are memory-mapped. Nothing is fetched from a hub.
 
 - ``load_items(source, fields)`` is the one entry point the runner uses: a
-  built-in name (``gsm8k``, ``gsm8k-train``, ``gsm-plus``, ``quality``) or a
+  built-in name (``gsm8k``, ``gsm8k-train``, ``gsm-plus``, ``quality``, and the generated
+  ``arithmetic`` and ``arithmetic-train`` of ``debate.arithmetic``) or a
   file/directory on disk read through a ``FieldMap``.
 - ``load_gsm8k``, ``load_gsm_plus``, ``load_quality`` read their benchmark's
   own format; the bundled copies (``debate/data/``) when no path is given.
@@ -431,11 +432,21 @@ _ROW_READERS: dict[DataFormat, Callable[[Path, str | None], Iterator[dict[str, A
 
 # -- names ----------------------------------------------------------------------------
 
+
+def _arithmetic(split: Literal["test", "train"]) -> Iterator[Item]:
+    """The generated testbed task (``debate.arithmetic``), which builds its items from this module's ``Item``."""
+    from debate.arithmetic import load_arithmetic
+
+    return load_arithmetic(split)
+
+
 BUILTIN_DATASETS: dict[str, Callable[[], Iterator[Item]]] = {
     "gsm8k": partial(load_gsm8k, split="test"),
     "gsm8k-train": partial(load_gsm8k, split="train"),
     "gsm-plus": load_gsm_plus,
     "quality": load_quality,
+    "arithmetic": partial(_arithmetic, "test"),
+    "arithmetic-train": partial(_arithmetic, "train"),
 }
 """Bundled datasets by the names ``--data`` accepts."""
 

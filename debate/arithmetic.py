@@ -1,0 +1,214 @@
+"""A bundled task family: multi-step arithmetic word problems in GSM8K's answer format, from a seed.
+
+The testbed of the framework. Real benchmarks need real models; on a laptop
+CPU a model that can learn in minutes answers none of GSM8K, so nothing about
+debate or DTE can be seen. These problems are small enough to learn in
+minutes and hard enough that one sample is often wrong::
+
+    Ana has 23 marbles. Ana finds 15 more. Ben has 12 shells. Then Ana loses 8.
+    How many marbles does Ana have now?
+
+    23 + 15 = 38
+    38 - 8 = 30
+    #### 30
+
+Each problem is drawn from its own seeded random stream, so a split is the
+same list on every machine. Splits never share a problem: a problem's
+arithmetic (start, operations, operands), whatever its wording, hashes into
+exactly one split. ``arithmetic`` (test), ``arithmetic-train`` (questions for
+``debate evolve``) and ``build`` (what ``debate model build-demo`` learns
+from, with its solutions) are disjoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import count
+from typing import Literal
+
+from debate.datasets import Item
+
+PROMPTS: dict[str, str] = {
+    "debater.system": "Solve step by step. End with #### and the answer.",
+    "debater.first_round": "{context}Question: {question}",
+    "debater.later_round": (
+        "{context}Question: {question}\nYour solution:\n{own_previous}\n{peers}"
+        "Check each step against the other solutions and write the correct solution."
+    ),
+    "debater.peer": "Agent {author}:\n{text}\n",
+}
+"""The testbed scenarios' prompts (``Scenario.prompts``), short because the demo model reads them on a CPU.
+
+Every token of a prompt costs training time, and the demo model is taught on
+exactly these, so they say only what a debater needs: the question, its own
+previous solution and its peers' (the ``rcr`` protocol fills the slots).
+"""
+
+Split = Literal["test", "train", "build"]
+
+SPLIT_SIZES: dict[Split, int] = {"test": 500, "train": 20_000, "build": 60_000}
+"""How many problems each split holds by default."""
+
+_SPLIT_BUCKETS: dict[Split, range] = {"test": range(0, 2), "train": range(2, 8), "build": range(8, 20)}
+"""Which of 20 hash buckets belong to each split (test 10%, train 30%, build 60% of all problems)."""
+
+_NAMES = ("Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena", "Milo", "Nia")
+_ITEMS = ("apples", "marbles", "stickers", "coins", "books", "shells", "cards", "pens", "stamps", "beads")
+_ADD = ("buys {n} more", "finds {n} more", "gets {n} more", "wins {n} more")
+_SUBTRACT = ("gives away {n}", "loses {n}", "sells {n}", "uses {n}")
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """The knobs of the task family. The defaults are the testbed's: a CPU-trained model gets about half right.
+
+    - ``steps``: operations per problem (inclusive range).
+    - ``start``: the first quantity.
+    - ``operand``: each added or subtracted quantity (a subtraction never goes below zero).
+    - ``distractors``: sentences about someone else's things, which the solution must ignore.
+    """
+
+    steps: tuple[int, int] = (2, 3)
+    start: tuple[int, int] = (10, 60)
+    operand: tuple[int, int] = (2, 30)
+    distractors: tuple[int, int] = (0, 1)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "start", "operand", "distractors"):
+            low, high = getattr(self, name)
+            if low > high or low < 0:
+                raise ValueError(f"Difficulty.{name}: expected (low, high) with 0 <= low <= high, got {(low, high)}")
+        if self.steps[0] < 1 or self.operand[0] < 1:
+            raise ValueError("Difficulty: steps and operands start at 1 or more")
+
+
+Operation = tuple[str, int]
+"""``("+", 15)`` or ``("-", 8)``."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One generated problem: its text and its arithmetic, from which the worked solution follows."""
+
+    question: str
+    start: int
+    operations: tuple[Operation, ...]
+
+    @property
+    def solution(self) -> str:
+        """One line per operation, then ``#### <answer>``: GSM8K's format."""
+        return worked_solution(self.start, self.operations)
+
+    @property
+    def answer(self) -> int:
+        value = self.start
+        for symbol, operand in self.operations:
+            value = _apply(value, symbol, operand)
+        return value
+
+    @property
+    def key(self) -> str:
+        """The arithmetic alone, whatever the wording: what decides the problem's split."""
+        return " ".join([str(self.start), *(f"{symbol}{operand}" for symbol, operand in self.operations)])
+
+    def item(self, item_id: str) -> Item:
+        return Item(id=item_id, question=self.question, gold=str(self.answer), context={"solution": self.solution})
+
+
+def _apply(value: int, symbol: str, operand: int) -> int:
+    return value + operand if symbol == "+" else value - operand
+
+
+def worked_solution(start: int, operations: Sequence[Operation], *, slip: tuple[int, int] | None = None) -> str:
+    """The solution lines for ``operations`` from ``start``; ``slip=(step, error)`` adds ``error`` to that step's result.
+
+    Later steps start from what the earlier lines wrote, so a slip carries through to the answer.
+    """
+    lines, value = [], start
+    for step, (symbol, operand) in enumerate(operations):
+        result = _apply(value, symbol, operand) + (slip[1] if slip and slip[0] == step else 0)
+        lines.append(f"{value} {symbol} {operand} = {result}")
+        value = result
+    return "\n".join([*lines, f"#### {value}"])
+
+
+_SLIPS = (-11, -10, -9, -2, -1, 1, 2, 9, 10, 11)
+"""Result errors of a small model: off by one or two, a dropped or extra carry."""
+
+
+def flawed_solution(problem: Problem, rng: random.Random) -> str:
+    """``problem``'s solution with one mistake, carried through to the answer: what a peer who slipped writes.
+
+    The mistakes a small model makes: a wrong result (most often), a misread operand, or the wrong operation.
+    """
+    step = rng.randrange(len(problem.operations))
+    kind = rng.random()
+    if kind < 0.65:
+        return worked_solution(problem.start, problem.operations, slip=(step, rng.choice(_SLIPS)))
+    operations = list(problem.operations)
+    symbol, operand = operations[step]
+    if kind < 0.9:
+        operations[step] = (symbol, max(1, operand + rng.choice((-10, -2, -1, 1, 2, 10))))
+    else:
+        operations[step] = ("+" if symbol == "-" else "-", operand)
+    return worked_solution(problem.start, operations)
+
+
+def generate_problem(rng: random.Random, difficulty: Difficulty = Difficulty()) -> Problem:  # noqa: B008 - frozen
+    """One problem drawn from ``rng``."""
+    name, other = rng.sample(_NAMES, 2)
+    thing, other_thing = rng.sample(_ITEMS, 2)
+    start = value = rng.randint(*difficulty.start)
+    sentences = [f"{name} has {value} {thing}."]
+    operations: list[Operation] = []
+    for step in range(rng.randint(*difficulty.steps)):
+        subtract = value >= difficulty.operand[0] and rng.random() < 0.5
+        high = min(difficulty.operand[1], value) if subtract else difficulty.operand[1]
+        operand = rng.randint(difficulty.operand[0], high)
+        phrase = rng.choice(_SUBTRACT if subtract else _ADD).format(n=operand)
+        sentences.append(f"{'Then ' if step else ''}{name} {phrase}.")
+        operations.append(("-" if subtract else "+", operand))
+        value = _apply(value, *operations[-1])
+    for _ in range(rng.randint(*difficulty.distractors)):
+        position = rng.randint(1, len(sentences))
+        sentences.insert(position, f"{other} has {rng.randint(*difficulty.start)} {other_thing}.")
+    sentences.append(f"How many {thing} does {name} have now?")
+    return Problem(question=" ".join(sentences), start=start, operations=tuple(operations))
+
+
+def split_of(problem: Problem) -> Split:
+    """The one split a problem belongs to, from a hash of its arithmetic."""
+    bucket = int.from_bytes(hashlib.sha256(problem.key.encode()).digest()[:4], "big") % 20
+    return next(split for split, buckets in _SPLIT_BUCKETS.items() if bucket in buckets)
+
+
+def problems(
+    split: Split = "test",
+    *,
+    seed: int = 0,
+    difficulty: Difficulty = Difficulty(),  # noqa: B008 - frozen
+    limit: int | None = None,
+) -> Iterator[Problem]:
+    """The problems of ``split`` in order: the same sequence for the same seed and difficulty everywhere.
+
+    ``limit`` defaults to the split's size (``SPLIT_SIZES``); ``limit=None`` with an explicit size
+    is not needed, pass a number to read more or fewer.
+    """
+    wanted = SPLIT_SIZES[split] if limit is None else limit
+    found = 0
+    for index in count():
+        if found >= wanted:
+            return
+        problem = generate_problem(random.Random(f"arithmetic:{seed}:{index}"), difficulty)
+        if split_of(problem) == split:
+            found += 1
+            yield problem
+
+
+def load_arithmetic(split: Split = "test", *, seed: int = 0, limit: int | None = None) -> Iterator[Item]:
+    """Items of the arithmetic task: gold is the number, the worked solution a hidden ``solution`` field."""
+    for index, problem in enumerate(problems(split, seed=seed, limit=limit)):
+        yield problem.item(f"arithmetic-{split}-{index}")
