@@ -78,6 +78,15 @@ class DebateGraph(StateGraph):
         return super().add_conditional_edges(source, on_the_event_loop(path), path_map)
 
 
+def agent_templates(scenario: Scenario, agent: Agent) -> dict[str, str]:
+    """The templates ``agent`` speaks from in ``scenario``: its protocol's, then the scenario's and its own overrides."""
+    from debate.protocols import get_protocol
+
+    # variants of one protocol (e.g. debate with simultaneous or sequential turns) share one prompt file
+    prompt_file = getattr(get_protocol(scenario.protocol), "prompt_file", scenario.protocol)
+    return load_templates(prompt_file, scenario.prompts, agent.prompts)
+
+
 class DebateRuntime:
     """Everything a node needs besides the state: the scenario, its backends, templates and parser."""
 
@@ -87,13 +96,7 @@ class DebateRuntime:
         self.topology = scenario.visibility_graph()
         self.backends = {name: resolve_backend(backend) for name, backend in backends.items()}
         everyone = [*scenario.agents, *([scenario.judge] if scenario.judge else [])]
-        from debate.protocols import get_protocol
-
-        # variants of one protocol (e.g. debate with simultaneous or sequential turns) share one prompt file
-        prompt_file = getattr(get_protocol(scenario.protocol), "prompt_file", scenario.protocol)
-        self._templates = {
-            agent.name: load_templates(prompt_file, scenario.prompts, agent.prompts) for agent in everyone
-        }
+        self._templates = {agent.name: agent_templates(scenario, agent) for agent in everyone}
         for agent in everyone:
             self.backend_for(agent)  # fail now, not mid-debate, on a missing backend
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from debate import ScriptedBackend
+from debate import SamplingParams, ScriptedBackend
+from debate.arithmetic import PROMPTS
 from debate.cli import main
 from debate.datasets import load_items
-from debate.train import EvolveSettings, evolve, read_eval, read_train_report
+from debate.train import EvolveSettings, evaluate, evolve, read_eval, read_train_report
 from debate.train.evolve import train_settings
 
 QUESTIONS = 4
@@ -111,6 +112,69 @@ def test_evolve_trains_each_round_on_its_own_debates_and_stops_when_the_gain_sta
     assert "| 1 | 4 | 4 | 100.0% |" in (tmp_path / "evolution.md").read_text()
 
 
+def test_the_data_and_the_evaluation_ask_exactly_as_the_scenarios_debaters_were_asked_in_round_0(
+    tiny_model_dir, tmp_path
+):
+    """``arithmetic_rcr`` gives its debaters short prompts of its own (``debate.arithmetic.PROMPTS``).
+
+    The model is trained and evaluated on the chat it debates with: every exported prompt, and every
+    evaluation request, is the round-0 chat the debate sent for the same question. (The held-out set
+    is the debated questions here, so the two chats can be compared whole.)
+    """
+    golds = {item.question: item.gold for item in islice(load_items("arithmetic-train"), QUESTIONS)}
+    backends: dict[str, ScriptedBackend] = {}
+
+    def question_of(request) -> str:
+        return next(question for question in golds if question in request.messages[-1].content)
+
+    def backend_for(model: Path) -> ScriptedBackend:
+        return backends.setdefault(str(model), ScriptedBackend(lambda r: f"#### {golds[question_of(r)]}"))
+
+    report = evolve(
+        settings(
+            tiny_model_dir,
+            tmp_path,
+            scenario="arithmetic_rcr",
+            train_data="arithmetic-train",
+            eval_data="arithmetic-train",
+            max_rounds=1,
+            eval_sampling={"max_tokens": 48},
+        ),
+        backend_for=backend_for,
+        extra_rewards=[distinct_characters],
+    )
+
+    def chat(request) -> list[dict[str, str]]:
+        return [{"role": message.role, "content": message.content} for message in request.messages]
+
+    requests = [request for backend in backends.values() for request in backend.calls]
+    round_0 = [request for request in requests if request.round == 0 and request.agent == "a"]
+    assert {chat(request)[0]["content"] for request in round_0} == {PROMPTS["debater.system"]}
+    exported = (tmp_path / "round-1" / "data" / "data.jsonl").read_text()
+    data = [json.loads(line) for line in exported.splitlines()]
+    by_debate = {request.debate_id: chat(request) for request in round_0}
+    assert len(data) == QUESTIONS and all(row["prompt"] == by_debate[row["debate_id"]] for row in data)
+    by_question = {question_of(request): chat(request) for request in round_0}
+    asked = [request for request in requests if request.agent == "solver"]  # the base model, then round 1's
+    assert len(asked) == 2 * QUESTIONS and report.baseline.accuracy == report.rounds[0].accuracy == 1.0
+    assert all(chat(request) == by_question[question_of(request)] for request in asked)
+    assert {request.sampling for request in asked} == {SamplingParams(temperature=0.0, max_tokens=48)}
+
+
+def test_evaluation_scores_missing_answers_and_failures_as_wrong_and_counts_them_apart(tmp_path):
+    solved, unparsed, down = islice(load_items("arithmetic"), 3)
+
+    def answer(request) -> str:
+        return f"#### {solved.gold}" if solved.question in request.messages[-1].content else "No idea."
+
+    backend = ScriptedBackend(answer, fail_if=lambda request: down.question in request.messages[-1].content)
+    report = evaluate(backend, [solved, unparsed, down], tmp_path, group_by=None)
+
+    assert (report.items, report.overall.scored, report.overall.correct) == (3, 3, 1)
+    assert (report.no_answer, report.failed) == (1, 1)
+    assert read_eval(tmp_path) == report
+
+
 def test_rerunning_evolve_resumes_without_asking_or_training_again(tiny_model_dir, tmp_path):
     evolve(
         settings(tiny_model_dir, tmp_path, max_rounds=1),
@@ -196,7 +260,7 @@ def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
     code = main([
         "evolve", "--model", str(model), "--out", str(out), "--rounds", "1", "--questions", "12",
         "--eval-limit", "12", "--device", "cpu", "--concurrency", "12",
-        "--set", "export.label=final", "--set", "export.min_agreement=0", "--set", "eval_max_tokens=160",
+        "--set", "export.label=final", "--set", "export.min_agreement=0", "--set", "eval_sampling.max_tokens=160",
         "--set", "train.max_steps=2", "--set", "train.batch_size=4", "--set", "train.gradient_accumulation_steps=1",
         "--set", "train.num_generations=2", "--set", "train.max_completion_length=96",
         "--set", "train.warmup_steps=0",

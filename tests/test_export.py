@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from export_support import critic_results, gsm_results, judged_results, write_run
 
+from debate import Debater, Scenario, ScriptedBackend, run_debate
 from debate.cli import main
 from debate.export import FORMATS, export_run
-from debate.export.prompts import solver_chat
+from debate.export.prompts import scenario_solver_options, solver_chat
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,34 @@ def test_dte_prompt_is_the_solver_prompt_and_never_leaks_the_worked_solution(run
     shown = tmp_path / "shown"
     export_run(runs["gsm"], "dte", shown, context_fields=["solution"])
     assert "Solution:\nthe worked solution: 5" in rows(shown)[0]["prompt"][1]["content"]
+
+
+def round_0_chat(backend: ScriptedBackend, agent: str) -> list[dict[str, str]]:
+    """What ``agent`` was sent in round 0, as a TRL chat."""
+    [request] = [request for request in backend.calls if request.agent == agent and request.round == 0]
+    return [{"role": message.role, "content": message.content} for message in request.messages]
+
+
+def test_dte_prompt_can_be_the_round_0_prompt_of_the_scenario_that_debated(tmp_path):
+    """A scenario that rewords its debaters' first prompt, and asks for a letter, trains on those words."""
+    scenario = Scenario(
+        name="letters",
+        agents=[Debater("a"), Debater("b")],
+        rounds=1,
+        stop="fixed",
+        answer="choice",
+        prompts={"debater.first_round": "{context}Pick one.\n{question}\n{answer_instruction}"},
+    )
+    backend = ScriptedBackend(default="Answer: B")
+    result = run_debate(scenario, "Which is even? (A) 3 (B) 4", backend=backend, debate_id="letters-0")
+    run = write_run(tmp_path / "run", [result])
+
+    export_run(run, "dte", tmp_path / "data", **scenario_solver_options(scenario))
+
+    [row] = rows(tmp_path / "data")
+    assert row["prompt"] == round_0_chat(backend, "a")
+    system = row["prompt"][0]["content"]  # the framework's, asking for a letter
+    assert "End your response with 'Answer: <letter>'" in system
 
 
 def test_dte_options_min_agreement_rounds_dedupe_and_max_words(runs, tmp_path):
@@ -284,6 +313,27 @@ def test_cli_export_writes_the_same_dataset_as_the_python_api(runs, tmp_path, ca
     assert "2 dpo rows from 4 debates" in capsys.readouterr().out
     export_run(runs["gsm"], "dpo", tmp_path / "api", min_agreement=0.6, max_pairs_per_question=1)
     assert rows(tmp_path / "cli") == rows(tmp_path / "api")
+
+
+def test_cli_export_scenario_asks_as_that_scenarios_debaters_were_asked_in_round_0(tmp_path):
+    """``arithmetic_rcr`` gives its debaters short prompts and hides the worked solution from them."""
+    from debate.arithmetic import PROMPTS
+    from debate.loading import load_scenario
+
+    backend = ScriptedBackend(default="2 + 3 = 5\n#### 5")
+    question = "Ana has 2 apples. Ana buys 3 more. How many apples does Ana have now?"
+    result = run_debate(
+        load_scenario("arithmetic_rcr"), question, backend=backend, context={"solution": "2 + 3 = 5\n#### 5"}
+    )
+    run = write_run(tmp_path / "run", [result])
+
+    out = tmp_path / "data"
+    code = main(["export", str(run), "--format", "dte", "--out", str(out), "--scenario", "arithmetic_rcr"])
+
+    assert code == 0
+    [row] = rows(out)  # three debaters agreed in round 0 with one text
+    assert row["prompt"] == round_0_chat(backend, "a")
+    assert row["prompt"][0]["content"] == PROMPTS["debater.system"]
 
 
 def test_cli_export_exits_1_when_nothing_was_exported(runs, tmp_path, capsys):

@@ -21,12 +21,14 @@ agreement rates and the pseudo-label accuracy against gold where the run has gol
   judge     judge rationales, right vs wrong verdict (prompt, chosen, rejected) -> debate train --method dpo
 
 Labels come from the debate (majority of the last round, or its final answer), never from gold answers.
+Prompts are the round-0 solver prompt: the framework's, or with --scenario the one that scenario's debaters read.
 Ties and all-agree debates follow documented rules (docs/training.md); the card counts what was skipped.
 """
 
 EPILOG = """\
 examples:
   debate export runs/rcr --format dte --out data/dte --min-agreement 0.6
+  debate export runs/arith --format dte --out data/arith --scenario arithmetic_rcr
   debate export runs/rcr --format dpo --out data/dpo --set max_pairs_per_question=2
   debate export runs/judge-a runs/judge-b --format judge --out data/judge --set pair_by=question
 """
@@ -55,6 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--context-field", action="append", dest="context_fields", metavar="NAME", help="show in prompts"
     )
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="ask in prompts as this scenario's debaters were asked in round 0 (its prompts and answer format)",
+    )
     add_set_flag(parser)
     parser.set_defaults(func=run)
 
@@ -62,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from debate.config import merge_layers
     from debate.export import export_run
+    from debate.export.prompts import scenario_solver_options
+    from debate.loading import load_scenario
 
     flags: dict[str, Any] = {
         "label": args.label,
@@ -71,7 +80,11 @@ def run(args: argparse.Namespace) -> int:
         "max_words": args.max_words,
         "context_fields": args.context_fields,
     }
-    options = merge_layers(parse_assignments(args.assignments), flags)
+    assignments = parse_assignments(args.assignments)
+    options = merge_layers(assignments, flags)
+    if args.scenario is not None:
+        solver = scenario_solver_options(load_scenario(args.scenario), assignments.get("answer"))
+        options = merge_layers(solver, options)
     try:
         report = export_run(args.run_dirs, args.format, args.out, **options)
     except ImportError as error:  # the datasets library is missing: the message says what to install

@@ -2,11 +2,12 @@
 
 A model trained on debate traces is used in two places afterwards: alone, in
 evaluation, and as a debater in the next evolution round. Both start from the
-round-0 debater prompt of the framework's templates (``agents/prompts/common.toml``:
-``debater.system`` and ``debater.first_round``). So that is the prompt of every
-trace, whatever round the trace was written in: the model learns to produce,
-unprompted by peers, what the debate converged to. ``debate.train.evaluate``
-asks its questions with the same chat, built here.
+round-0 debater prompt (``debater.system`` and ``debater.first_round``): the
+framework's (``agents/prompts/common.toml``) by default, or a scenario's own
+after its overrides (``PromptTemplates.of_scenario``). So that is the prompt
+of every trace, whatever round the trace was written in: the model learns to
+produce, unprompted by peers, what the debate converged to.
+``debate.train.evaluate`` asks its questions with the same chat, built here.
 
 Context fields (a GSM8K worked solution, a QuALITY passage) are left out
 unless named in ``context_fields``: the data must never leak a gold solution
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from debate.agents.prompting import context_block, load_templates, quote_untrusted, render
 from debate.answers import answer_parser
 from debate.messages import Message
+
+if TYPE_CHECKING:
+    from debate.scenario import Scenario
 
 Chat = list[dict[str, str]]
 
@@ -43,12 +47,51 @@ class PromptTemplates(BaseModel):
     user: str | None = None
     """Solver user prompt; default ``debater.first_round`` (placeholders ``{context}``, ``{question}``, ``{answer_instruction}``)."""
 
+    @classmethod
+    def of_scenario(cls, scenario: Scenario) -> PromptTemplates:
+        """The round-0 prompt ``scenario``'s debaters read, where it differs from the framework's.
+
+        Its protocol's templates with the scenario's ``prompts`` and its first
+        debater's own on top, as the debate renders them (``debate.graph.agent_templates``).
+        Round 0 is ``debater.first_round`` in the solver protocols (``simultaneous``,
+        ``rcr``, ``critic_refiner``), the ones whose traces train a solver.
+        """
+        from debate.graph import agent_templates
+
+        if not scenario.debaters:
+            raise ValueError(f"scenario {scenario.name!r} has no debater, so no round-0 solver prompt")
+        templates = agent_templates(scenario, scenario.debaters[0])
+        defaults = _default_templates()
+        system, user = templates["debater.system"], templates["debater.first_round"]
+        return cls(
+            system=system if system != defaults["debater.system"] else None,
+            user=user if user != defaults["debater.first_round"] else None,
+        )
+
+    def overrides(self) -> dict[str, str]:
+        """The templates that differ from the framework's, keyed as in ``Scenario.prompts``."""
+        chosen = {"debater.system": self.system, "debater.first_round": self.user}
+        return {key: value for key, value in chosen.items() if value is not None}
+
     def templates(self) -> dict[str, str]:
-        overrides = {"debater.system": self.system, "debater.first_round": self.user}
-        return {
-            **_default_templates(),
-            **{key: value for key, value in overrides.items() if value is not None},
-        }
+        return {**_default_templates(), **self.overrides()}
+
+
+def scenario_solver_options(scenario: Scenario, answer: str | None = None) -> dict[str, Any]:
+    """Export options (``prompt``, ``answer``) that ask with ``scenario``'s round-0 solver prompt.
+
+    ``answer`` names the answer format when the scenario's parser is not a
+    built-in one (``number``, ``choice``, ``text``); given, it wins.
+    """
+    if answer is None and not isinstance(scenario.answer, str):
+        raise ValueError(
+            f"answer: scenario {scenario.name!r} parses answers with its own parser; "
+            "name the answer format its solver prompt should ask for: number, choice or text"
+        )
+    return {
+        "answer": answer or scenario.answer,
+        "prompt": PromptTemplates.of_scenario(scenario).model_dump(exclude_none=True),
+    }
 
 
 def solver_chat(

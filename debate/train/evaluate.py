@@ -3,10 +3,12 @@
 DTE's claim is about the trained model on its own, without a debate at test
 time, so evaluation is a one-debater, one-round scenario run by the ordinary
 runner: the model reads exactly the solver prompt its training data used
-(``debate.export.prompts``), and the evaluation leaves a run directory
+(``debate.export.prompts``: the framework's, or a debate scenario's round-0
+prompt given as ``prompt``), and the evaluation leaves a run directory
 (``results.jsonl``, ``manifest.json``) like any other run, plus ``eval.json``
 with the accuracy, overall and per group (GSM-Plus ``perturbation_type``).
-Items without gold do not count; unanswered ones count as wrong.
+Items without gold do not count; items answered without a valid answer
+(``no_answer``) and failed ones count as wrong, each counted apart.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from debate.agents.backends import Backend
 from debate.agents.roles import Debater
 from debate.datasets import Item
+from debate.export.prompts import PromptTemplates
 from debate.messages import SamplingParams
 from debate.scenario import Scenario
-from debate.transcript import load_results
+from debate.transcript import Outcome, load_results
 
 EVAL_FILE = "eval.json"
+
+GREEDY = SamplingParams(temperature=0.0, max_tokens=512)
+"""Evaluation's default sampling: greedy, so that a score is reproducible."""
 
 
 class Accuracy(BaseModel):
@@ -52,7 +58,10 @@ class EvalReport(BaseModel):
     model: str
     run_dir: str
     items: int = 0
-    unanswered: int = 0
+    no_answer: int = 0
+    """Items the model answered without a valid answer (scored wrong)."""
+    failed: int = 0
+    """Items whose model call failed for good (scored wrong; see ``debate.transcript.Outcome``)."""
     overall: Accuracy = Field(default_factory=Accuracy)
     groups: dict[str, Accuracy] = Field(default_factory=dict)
     """Accuracy per value of the metadata field ``group_by``."""
@@ -63,15 +72,18 @@ class EvalReport(BaseModel):
         return self.overall.accuracy
 
 
-def single_agent_scenario(*, answer: str = "number", max_tokens: int = 512) -> Scenario:
-    """One solver, one round, greedy decoding: the model alone, reproducibly."""
+def single_agent_scenario(
+    *, answer: str = "number", sampling: SamplingParams = GREEDY, prompt: PromptTemplates | None = None
+) -> Scenario:
+    """One solver, one round: the model alone, asked with the solver ``prompt`` (default: the framework's)."""
     return Scenario(
         name="single-agent",
-        agents=[Debater("solver", sampling=SamplingParams(temperature=0.0, max_tokens=max_tokens))],
+        agents=[Debater("solver", sampling=sampling)],
         protocol="simultaneous",
         rounds=1,
         stop="fixed",
         answer=answer,
+        prompts=(prompt or PromptTemplates()).overrides(),
     )
 
 
@@ -88,7 +100,8 @@ def evaluate(
     out: str | Path,
     *,
     answer: str = "number",
-    max_tokens: int = 512,
+    prompt: PromptTemplates | None = None,
+    sampling: SamplingParams = GREEDY,
     context_fields: Sequence[str] = (),
     group_by: str | None = "perturbation_type",
     concurrency: int = 16,
@@ -97,9 +110,12 @@ def evaluate(
 ) -> EvalReport:
     """Ask ``model`` every item alone and score it; ``out`` becomes the evaluation's run directory.
 
-    ``model`` is a model directory, a backend URI or a backend. Context fields
-    not in ``context_fields`` are removed from the items first, as exports do.
-    Rerunning with the same ``out`` resumes (finished items are not asked again).
+    ``model`` is a model directory, a backend URI or a backend. ``prompt`` is
+    the solver prompt the training data used (``ExportOptions.prompt``; for a
+    debate scenario's own, ``PromptTemplates.of_scenario``); ``sampling`` is
+    greedy unless given. Context fields not in ``context_fields`` are removed
+    from the items first, as exports do. Rerunning with the same ``out``
+    resumes (finished items are not asked again).
     """
     from debate.runner import RunOptions, run_dataset
 
@@ -109,7 +125,7 @@ def evaluate(
         for item in items
     )
     run_dataset(
-        single_agent_scenario(answer=answer, max_tokens=max_tokens),
+        single_agent_scenario(answer=answer, sampling=sampling, prompt=prompt),
         shown,
         out,
         backends=model_backend(model, device),
@@ -121,16 +137,17 @@ def evaluate(
 
 
 def score_run(run_dir: str | Path, *, model: str, group_by: str | None = "perturbation_type") -> EvalReport:
-    """Accuracy of the results in ``run_dir`` (failed debates count as wrong answers)."""
+    """Accuracy of the results in ``run_dir`` (items without an answer, failed ones included, count as wrong)."""
     report = EvalReport(model=model, run_dir=str(run_dir), group_by=group_by)
     from debate.runner import RunDir
 
     for result in load_results(RunDir(run_dir).results):
         report.items += 1
-        report.unanswered += int(result.final_answer is None)
-        if result.gold is None:
+        report.no_answer += int(result.outcome is Outcome.NO_ANSWER)
+        report.failed += int(result.outcome is Outcome.FAILED)
+        correct = result.correct
+        if correct is None:
             continue
-        correct = result.final_answer == result.gold
         report.overall.add(correct)
         if group_by is not None and result.metadata.get(group_by) is not None:
             report.groups.setdefault(str(result.metadata[group_by]), Accuracy()).add(correct)

@@ -7,6 +7,10 @@ One evolution round, as in DTE's pipeline (``dte/core/pipeline.py``):
 3. the current model is trained on it, into a new model directory;
 4. the new model is evaluated alone on held-out questions.
 
+The data's prompts and the evaluation's are one solver prompt: the scenario's
+round 0 (its ``debater.system`` and ``debater.first_round``, after its
+``prompts``, and its answer format), the prompt the model meets as a debater.
+
 The new model is the next round's debater whatever its score (DTE keeps
 training the same model). The loop stops after ``max_rounds``, or once the
 held-out gain over the best model so far stays below ``min_gain`` for
@@ -27,15 +31,17 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from debate.agents.backends import Backend
 from debate.answers import AnswerFormat
 from debate.export import export_run, get_exporter
+from debate.export.prompts import scenario_solver_options
+from debate.messages import SamplingParams
 from debate.scenario import Scenario
 from debate.train.common import REPORT_FILE, TrainReport, read_train_report
 from debate.train.config import Device, LoraSettings, Method, settings_for
-from debate.train.evaluate import EvalReport, evaluate, model_backend
+from debate.train.evaluate import GREEDY, EvalReport, evaluate, model_backend
 from debate.train.rewards import RewardFunction
 
 EXPORT_FORMAT: dict[str, str] = {"grpo": "dte", "sft": "sft", "dpo": "dpo", "kto": "kto"}
@@ -62,18 +68,30 @@ class EvolveSettings(BaseModel):
     patience: int = Field(default=2, ge=1)
     method: Method = "grpo"
     export: dict[str, Any] = Field(default_factory=dict)
-    """Options of the export format (``debate.export``), e.g. ``{"min_agreement": 0.6}``."""
+    """Options of the export format (``debate.export``), e.g. ``{"min_agreement": 0.6}``. The solver
+    prompt (``prompt``, ``answer``) is the scenario's round 0 unless set here; evaluation asks with it too."""
     train: dict[str, Any] = Field(default_factory=dict)
     """Training settings of ``method`` (``debate.train.config``), e.g. ``{"max_steps": 100}``."""
     lora: LoraSettings | None = Field(default_factory=LoraSettings)
     """As in DTE, each round trains a LoRA adapter (r 128, alpha 256), merged into the round's model;
     ``None`` trains every weight. A ``lora`` table in ``train`` takes precedence."""
-    answer: AnswerFormat = "number"
-    eval_max_tokens: int = Field(default=512, ge=1)
+    answer: AnswerFormat | None = None
+    """The answer format the solver prompt asks for and evaluation scores; default: the scenario's
+    (``export.answer``, where set, is the solver prompt's)."""
+    eval_sampling: SamplingParams = GREEDY
+    """How the model answers the held-out questions; greedy unless ``temperature`` is given."""
     concurrency: int = Field(default=32, ge=1)
     seed: int = 0
     device: Device = "auto"
     progress: str = "off"
+
+    @field_validator("eval_sampling", mode="before")
+    @classmethod
+    def _greedy_unless_told(cls, sampling: Any) -> Any:
+        """``{"max_tokens": 160}`` stays greedy: a partial table changes only what it names."""
+        if isinstance(sampling, dict):
+            return {**GREEDY.model_dump(), **sampling}
+        return sampling
 
 
 class RoundReport(BaseModel):
@@ -127,7 +145,9 @@ def evolve(
 
     debate_scenario = scenario or load_scenario(settings.scenario)
     export_format = EXPORT_FORMAT[settings.method]
-    get_exporter(export_format).parse_options(settings.export)  # a typo fails now, not after hours of debate
+    export_options = solver_export_options(settings, debate_scenario)
+    # a typo fails now, not after hours of debate
+    solver = get_exporter(export_format).parse_options(export_options)
     train_settings(settings, settings.model, settings.out, settings.out)
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,8 +160,9 @@ def evolve(
             backend(model),
             items,
             directory,
-            answer=settings.answer,
-            max_tokens=settings.eval_max_tokens,
+            answer=solver.answer,
+            prompt=solver.prompt,
+            sampling=settings.eval_sampling,
             concurrency=settings.concurrency,
             device=settings.device,
             progress=settings.progress,
@@ -172,7 +193,7 @@ def evolve(
                 progress=settings.progress,  # type: ignore[arg-type]
             ),
         )
-        exported = export_run(directory / "debates", export_format, directory / "data", **settings.export)
+        exported = export_run(directory / "debates", export_format, directory / "data", **export_options)
         round_report.rows = exported.rows
         round_report.mean_agreement = exported.mean_agreement
         round_report.pseudo_label_accuracy = exported.pseudo_label_accuracy
@@ -203,6 +224,17 @@ def evolve(
         report.stop_reason = f"max_rounds ({settings.max_rounds}) reached"
     report.write(out)
     return report
+
+
+def solver_export_options(settings: EvolveSettings, scenario: Scenario) -> dict[str, Any]:
+    """``settings.export`` over the scenario's solver prompt: its round-0 templates and answer format.
+
+    What the user sets explicitly wins, key by key (``prompt.system`` alone keeps the scenario's user prompt).
+    """
+    from debate.config import merge_layers
+
+    answer = settings.answer or settings.export.get("answer")
+    return merge_layers(scenario_solver_options(scenario, answer), settings.export)
 
 
 def train_settings(settings: EvolveSettings, model: Path, data: Path, out: Path) -> Any:  # noqa: ANN401
