@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,6 +86,38 @@ class RunSummary(BaseModel):
     """The first failures with their errors (all are in the results file)."""
 
 
+class RoundOutcome(NamedTuple):
+    """One round of one debate, as the per-round figures count it."""
+
+    agreed: bool
+    """Every debater gave the same answer (``debate.voting.consensus``)."""
+    majority_correct: bool
+    """The debaters' majority vote equals gold (False without gold)."""
+
+
+def round_outcomes(result: DebateResult, rounds: int | None = None) -> list[RoundOutcome]:
+    """Each round of ``result`` in which debaters answered: did they agree, was their majority right.
+
+    With ``rounds``, a debate that stopped early repeats its last round up to
+    ``rounds`` entries (and one that never answered is wrong and disagreeing
+    in all of them): the carry-forward of every per-round figure, for callers
+    that need it debate by debate (paired comparisons) rather than summed.
+    """
+    answers = (result.transcript.debater_answers(r) for r in range(result.transcript.rounds))
+    outcomes = [
+        RoundOutcome(
+            agreed=consensus(messages) is not None,
+            majority_correct=result.gold is not None and majority_vote(messages) == result.gold,
+        )
+        for messages in answers
+        if messages
+    ]
+    if rounds is not None and len(outcomes) < rounds:
+        last = outcomes[-1] if outcomes else RoundOutcome(agreed=False, majority_correct=False)
+        outcomes += [last] * (rounds - len(outcomes))
+    return outcomes
+
+
 class SummaryBuilder:
     """Accumulates a ``RunSummary``; ``prices`` maps a model name to USD per 1M prompt and completion tokens.
 
@@ -139,24 +172,20 @@ class SummaryBuilder:
             notes.append(DebateNote(debate_id=result.debate_id, reason=result.reason or ""))
 
     def _add_rounds(self, result: DebateResult) -> None:
-        rounds = [result.transcript.debater_answers(r) for r in range(result.transcript.rounds)]
-        rounds = [messages for messages in rounds if messages]
+        rounds = round_outcomes(result)
         while len(self._round_correct) < len(rounds):
             self._round_correct.append(0)
             self._round_consensus.append(0)
             self._round_changes.append(0)
-        agreed = correct = False
-        for index, messages in enumerate(rounds):
-            agreed = consensus(messages) is not None
-            correct = result.gold is not None and majority_vote(messages) == result.gold
-            self._round_consensus[index] += int(agreed)
-            self._round_correct[index] += int(correct)
+        for index, outcome in enumerate(rounds):
+            self._round_consensus[index] += int(outcome.agreed)
+            self._round_correct[index] += int(outcome.majority_correct)
         for change in result.dynamics.changes:
             self._round_changes[change.round] += 1
         if rounds:
             self._ended_after[len(rounds)] += 1
-            self._ended_agreeing[len(rounds)] += int(agreed)
-            self._ended_correct[len(rounds)] += int(correct)
+            self._ended_agreeing[len(rounds)] += int(rounds[-1].agreed)
+            self._ended_correct[len(rounds)] += int(rounds[-1].majority_correct)
 
     def _add_flips(self, result: DebateResult) -> None:
         for change in result.dynamics.changes:
