@@ -1,41 +1,49 @@
-"""The embedded demo model: a few-million-parameter chat model trained here, in minutes, on bundled data.
+"""The embedded demo model: a small chat model trained here, in minutes, to solve and to debate the testbed task.
 
-A fresh machine has no model and may have no network, yet the quickstart
-should run a real debate on a real model. So ``debate model build-demo``
-trains one on the CPU: a byte-level BPE tokenizer and a small Llama model
-(``debate.tiny_model``), taught on the bundled GSM8K train split formatted
-exactly as the framework prompts a debater in round 0 (the ``rcr`` templates
-``debater.system`` and ``debater.first_round``). It learns the shape of the
-task (reasoning, then ``#### <number>``), not arithmetic: expect varied,
-mostly wrong answers that parse. The result is a standard Hugging Face model
-directory that ``TransformersBackend`` (``hf:DIR``), vLLM and TRL load.
+A fresh machine has no model and may have no network, yet a researcher should
+see a real debate on a real model, and see it help. ``debate model build-demo``
+trains one on the CPU for the bundled arithmetic task (``debate.arithmetic``),
+in the very prompts of the ``arithmetic_rcr`` and ``arithmetic_single``
+scenarios, on two kinds of turns:
 
-It lands in ``$DEBATE_HOME/demo-model`` (``DEBATE_HOME`` defaults to
+- **solving**: round 0, the question alone, answered with the worked solution;
+- **revising**: later rounds of synthetic debates, run through the real
+  ``rcr`` protocol with a scripted backend whose debaters are sometimes right
+  and sometimes make one mistake (``flawed_solution``); the target is always
+  the correct solution, so the model learns to check its own and its peers'
+  steps and keep what is right, not to follow the majority.
+
+The tokenizer keeps digits apart (one token per digit), which is what lets a
+model this small learn column arithmetic. The result is a standard Hugging
+Face model directory that ``TransformersBackend`` (``hf:DIR``), vLLM and TRL
+load. It lands in ``$DEBATE_HOME/demo-model`` (``DEBATE_HOME`` defaults to
 ``~/.cache/debate``) unless told otherwise.
+
+What it cannot do: anything but these arithmetic problems. It has never seen
+GSM8K, other prompts, or prose to write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import random
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from debate.agents.prompting import load_templates, render
-from debate.answers import NumberAnswer
-from debate.datasets import bundled_path
+from debate.arithmetic import PROMPTS, Problem, flawed_solution, problems
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
 
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-_CALCULATOR_NOTE = re.compile(r"<<[^>]*>>")
+TASK = "arithmetic-v1"
+"""What a demo model was taught; a directory built for another task is rebuilt, not reused."""
 
 Conversation = list[dict[str, str]]
 
@@ -49,43 +57,64 @@ def default_demo_dir() -> Path:
     return debate_home() / "demo-model"
 
 
+def demo_model_ready(path: str | Path) -> bool:
+    """True when ``path`` holds a finished demo model for this version's task (the build info is written last)."""
+    info = Path(path).expanduser() / BUILD_INFO_FILE
+    try:
+        return json.loads(info.read_text(encoding="utf-8")).get("task") == TASK
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 5 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 2.5 minutes on 2 CPU cores.
 
-    ``examples`` limits the training conversations (``None``: all 7,473);
-    ``steps`` overrides ``epochs``. ``max_minutes`` is a safety net for slow
-    machines: training stops there and saves what it has (the result says so).
+    - ``problems``: solving turns (round 0), one per problem of the ``build`` split.
+    - ``debates``: synthetic debates whose later-round turns teach revision;
+      ``peer_error_rates[r]`` is the chance that a debater's round-``r`` solution has a mistake.
+    - one pass over all turns (``epochs``), in batches of ``batch_size``: the
+      number of steps follows from the data, and nothing stops training early.
     """
 
-    examples: int | None = None
+    problems: int = 14_000
+    debates: int = 1_200
+    peer_error_rates: tuple[float, ...] = (0.5, 0.35, 0.25)
     epochs: float = 1.0
-    steps: int | None = None
     batch_size: int = 16
-    learning_rate: float = 2e-3
-    warmup_fraction: float = 0.05
+    learning_rate: float = 3e-3
+    warmup_steps: int = 30
     weight_decay: float = 0.1
-    vocab_size: int = 4096
-    hidden_size: int = 256
-    layers: int = 4
+    vocab_size: int = 512
+    hidden_size: int = 128
+    layers: int = 3
     heads: int = 4
-    max_positions: int = 2048
-    max_minutes: float | None = 9.0
+    max_positions: int = 512
     device: str = "auto"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "vocab_size", "hidden_size", "layers", "heads", "max_positions"):
+        for name in (
+            "problems",
+            "batch_size",
+            "vocab_size",
+            "hidden_size",
+            "layers",
+            "heads",
+            "max_positions",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.debates < 0:
+            raise ValueError(f"debates must be 0 or more, got {self.debates}")
         if self.hidden_size % self.heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of heads ({self.heads})")
-        if self.examples is not None and self.examples < 1:
-            raise ValueError(f"examples must be at least 1 (or None for all), got {self.examples}")
-        if self.steps is not None and self.steps < 1:
-            raise ValueError(f"steps must be at least 1 (or None to train for `epochs`), got {self.steps}")
         if self.epochs <= 0:
             raise ValueError(f"epochs must be > 0, got {self.epochs}")
+        if not self.peer_error_rates or not all(0.0 <= rate <= 1.0 for rate in self.peer_error_rates):
+            raise ValueError(
+                f"peer_error_rates must be probabilities, one per round, got {self.peer_error_rates}"
+            )
 
 
 @dataclass(frozen=True)
@@ -94,44 +123,67 @@ class DemoBuild:
 
     path: Path
     parameters: int
-    examples: int
+    solving_turns: int
+    revision_turns: int
     steps: int
-    planned_steps: int
     seconds: float
     final_loss: float
 
-    @property
-    def stopped_early(self) -> bool:
-        """True when ``max_minutes`` cut training short."""
-        return self.steps < self.planned_steps
 
+def solving_conversations(items: Sequence[Problem]) -> list[Conversation]:
+    """Round 0 of ``arithmetic_rcr`` (and the whole of ``arithmetic_single``): the question, answered correctly."""
+    from debate.export.prompts import PromptTemplates, solver_chat
 
-def round_zero_conversation(question: str, solution: str) -> Conversation:
-    """``question`` as a debater sees it in round 0 of an ``rcr`` debate, answered with ``solution``.
-
-    GSM8K's ``<<48/2=24>>`` calculator notes are dropped: debaters never write them.
-    """
-    templates = load_templates("rcr")
-    values = {"question": question, "context": "", "answer_instruction": NumberAnswer.instruction}
+    templates = PromptTemplates(system=PROMPTS["debater.system"], user=PROMPTS["debater.first_round"])
     return [
-        {"role": "system", "content": render(templates, "debater.system", **values)},
-        {"role": "user", "content": render(templates, "debater.first_round", **values)},
-        {"role": "assistant", "content": _CALCULATOR_NOTE.sub("", solution).strip()},
+        [
+            *solver_chat(problem.question, templates=templates),
+            {"role": "assistant", "content": problem.solution},
+        ]
+        for problem in items
     ]
 
 
-def demo_conversations(path: str | Path | None = None, *, limit: int | None = None) -> list[Conversation]:
-    """The training set: GSM8K train (bundled unless ``path``) as round-0 debater conversations."""
-    source = Path(path) if path is not None else bundled_path("gsm8k", "train.jsonl")
-    conversations = []
-    with open(source, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                row = json.loads(line)
-                conversations.append(round_zero_conversation(row["question"], row["answer"]))
-                if limit is not None and len(conversations) >= limit:
-                    break
-    return conversations
+def revision_conversations(
+    items: Sequence[Problem], peer_error_rates: Sequence[float] = (0.5, 0.35, 0.25), *, seed: int = 0
+) -> list[Conversation]:
+    """Later-round turns of real ``arithmetic_rcr`` debates between scripted debaters, answered correctly.
+
+    Each debate runs through the framework itself (the ``rcr`` protocol, the
+    scenario's prompts and stop rule) with a scripted backend: a debater's
+    solution has one mistake (``flawed_solution``) with the round's rate in
+    ``peer_error_rates``, else it is right. Every later-round request becomes a
+    conversation whose answer is the correct solution, whoever was right:
+    peers are sometimes right and sometimes wrong, and so is the debater itself.
+    """
+    from debate import ScriptedBackend, compile_debate, relaxed_gc
+    from debate.loading import load_scenario
+    from debate.run import arun_debate
+
+    scenario = load_scenario("arithmetic_rcr")
+    by_debate = {f"revision-{index}": problem for index, problem in enumerate(items)}
+
+    def debater(request: Any) -> str:  # noqa: ANN401 - a ChatRequest
+        problem = by_debate[request.debate_id]
+        rng = random.Random(f"{seed}:{request.debate_id}:{request.agent}:{request.round}")
+        rate = peer_error_rates[min(request.round, len(peer_error_rates) - 1)]
+        return flawed_solution(problem, rng) if rng.random() < rate else problem.solution
+
+    backend = ScriptedBackend(debater)
+    graph = compile_debate(scenario, backend)
+
+    async def debate_all() -> None:
+        await asyncio.gather(
+            *(arun_debate(scenario, problem.question, graph=graph, debate_id=key) for key, problem in by_debate.items())
+        )
+
+    with relaxed_gc():
+        asyncio.run(debate_all())
+    return [
+        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
+        for request in backend.completed
+        if request.round > 0
+    ]
 
 
 def build_demo_model(
@@ -147,12 +199,17 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    conversations = demo_conversations(limit=config.examples)
-    chat = Template(CHAT_TEMPLATE)
-    tokenizer = train_tokenizer(
-        (chat.render(messages=c) for c in conversations), vocab_size=config.vocab_size
+    build_split = list(problems("build", limit=config.problems + config.debates))
+    solving = solving_conversations(build_split[: config.problems])
+    revision = revision_conversations(
+        build_split[config.problems :], config.peer_error_rates, seed=config.seed
     )
-    examples = [_tokenize(tokenizer, conversation) for conversation in conversations]
+    chat = Template(CHAT_TEMPLATE)
+    sample = solving[:2000] + revision[:1000]
+    tokenizer = train_tokenizer(
+        (chat.render(messages=c) for c in sample), vocab_size=config.vocab_size, digits=True
+    )
+    examples = [_tokenize(tokenizer, conversation) for conversation in solving + revision]
     model = init_model(
         tokenizer,
         hidden_size=config.hidden_size,
@@ -163,19 +220,22 @@ def build_demo_model(
     )
     device = resolve_device(config.device)
     batches = _length_bucketed_batches(examples, config)
-    deadline = started + config.max_minutes * 60 if config.max_minutes else math.inf
-    losses = _train(model.to(device), batches, tokenizer.pad_token_id, config, device, deadline, progress)
+    losses = _train(model.to(device), batches, tokenizer.pad_token_id, config, device, progress)
     save_model(model.to("cpu"), tokenizer, out)
     build = DemoBuild(
         path=out,
         parameters=sum(parameter.numel() for parameter in model.parameters()),
-        examples=len(examples),
+        solving_turns=len(solving),
+        revision_turns=len(revision),
         steps=len(losses),
-        planned_steps=len(batches),
         seconds=time.perf_counter() - started,
         final_loss=_recent_mean(losses),
     )
-    info = {"config": asdict(config), **{key: value for key, value in asdict(build).items() if key != "path"}}
+    info = {
+        "task": TASK,
+        "config": asdict(config),
+        **{key: value for key, value in asdict(build).items() if key != "path"},
+    }
     (out / BUILD_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return build
 
@@ -189,10 +249,9 @@ def _train(
     pad_token_id: int,
     config: DemoConfig,
     device: str,
-    deadline: float,
     progress: bool,
 ) -> list[float]:
-    """AdamW with warmup and cosine decay over ``batches``, until done or ``deadline``; returns the losses."""
+    """AdamW with warmup and cosine decay over ``batches``; returns the losses."""
     import torch
     from tqdm.auto import tqdm
 
@@ -200,9 +259,7 @@ def _train(
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(len(batches), config.warmup_fraction)
-    )
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(len(batches), config.warmup_steps))
     autocast = torch.autocast(
         device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
     )
@@ -222,8 +279,6 @@ def _train(
             losses.append(loss.item())
             bar.update()
             bar.set_postfix(loss=f"{_recent_mean(losses):.3f}")
-            if time.perf_counter() > deadline:
-                break
     model.eval()
     return losses
 
@@ -253,7 +308,7 @@ def _length_bucketed_batches(examples: Sequence[_Example], config: DemoConfig) -
     """Shuffled batches of similar lengths (little padding), for ``steps`` or ``epochs`` worth of steps."""
     rng = random.Random(config.seed)
     per_epoch = math.ceil(len(examples) / config.batch_size)
-    wanted = config.steps if config.steps is not None else max(1, round(per_epoch * config.epochs))
+    wanted = max(1, round(per_epoch * config.epochs))
     batches: list[list[_Example]] = []
     while len(batches) < wanted:
         order = list(range(len(examples)))
@@ -286,8 +341,8 @@ def _collate(batch: Sequence[_Example], pad_token_id: int) -> Iterator[Any]:
     yield torch.tensor([[1] * len(e.input_ids) + [0] * pad for e, pad in zip(batch, padding, strict=True)])
 
 
-def _warmup_cosine(total_steps: int, warmup_fraction: float):  # noqa: ANN202
-    warmup = max(1, round(total_steps * warmup_fraction))
+def _warmup_cosine(total_steps: int, warmup_steps: int):  # noqa: ANN202
+    warmup = max(1, min(warmup_steps, total_steps // 2))
 
     def factor(step: int) -> float:
         if step < warmup:

@@ -22,13 +22,23 @@ CHAT_TEMPLATE = (
 )
 
 
-def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048):  # noqa: ANN201 - PreTrainedTokenizerFast
-    """A byte-level BPE tokenizer with our chat special tokens and template."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2048, *, digits: bool = False):  # noqa: ANN201
+    """A byte-level BPE tokenizer (a ``PreTrainedTokenizerFast``) with our chat special tokens and template.
+
+    ``digits=True`` gives every digit a token of its own, never merged into a
+    number: a small model learns column arithmetic far sooner when ``47`` is
+    ``4``, ``7`` and not one arbitrary token per number.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.pre_tokenizer = (
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+        if digits
+        else byte_level
+    )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

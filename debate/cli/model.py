@@ -12,10 +12,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="model_command", metavar="MODEL_COMMAND", required=True)
     build = commands.add_parser(
         "build-demo",
-        help="train the small demo model on bundled GSM8K (about 5 minutes on 2 CPU cores)",
-        description="Train a few-million-parameter chat model on the bundled GSM8K train split, formatted as "
-        "the framework's round-0 debater prompts, and save it in Hugging Face format. Its answers are mostly "
-        "wrong but real and parseable; use it with --backend hf:DIR.",
+        help="train the small demo model for the arithmetic testbed (about 2.5 minutes on 2 CPU cores)",
+        description="Train a small chat model on the CPU for the bundled arithmetic task: solving (round 0) and "
+        "revising its solution in a debate (later rounds, from synthetic debates where peers are sometimes "
+        "right and sometimes wrong), in the prompts of the arithmetic_rcr and arithmetic_single scenarios. "
+        "Saved in Hugging Face format; use it with --backend hf:DIR. `debate demo` builds it when missing.",
     )
     defaults = DemoConfig()
     build.add_argument(
@@ -24,21 +25,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"output directory (default: $DEBATE_HOME/demo-model, here {default_demo_dir()})",
     )
     build.add_argument(
-        "--examples", type=int, default=None, help="train on the first N conversations (default: all)"
+        "--problems", type=int, default=defaults.problems, help="solving turns (default: %(default)s)"
     )
     build.add_argument(
-        "--steps", type=int, default=None, help=f"optimizer steps (default: {defaults.epochs:g} epoch)"
+        "--debates",
+        type=int,
+        default=defaults.debates,
+        help="synthetic debates whose later rounds teach revision (default: %(default)s)",
     )
+    build.add_argument("--epochs", type=float, default=defaults.epochs)
     build.add_argument("--batch-size", type=int, default=defaults.batch_size)
     build.add_argument("--hidden-size", type=int, default=defaults.hidden_size)
     build.add_argument("--layers", type=int, default=defaults.layers)
     build.add_argument("--vocab-size", type=int, default=defaults.vocab_size)
-    build.add_argument(
-        "--max-minutes",
-        type=float,
-        default=defaults.max_minutes,
-        help="stop training after this long and save what there is (default: %(default)s)",
-    )
     build.add_argument("--device", default=defaults.device, help="auto, cpu or cuda (default: %(default)s)")
     build.add_argument("--seed", type=int, default=defaults.seed)
     build.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -49,25 +48,24 @@ def build_demo(args: argparse.Namespace) -> int:
     from debate.demo_model import build_demo_model
 
     config = DemoConfig(
-        examples=args.examples,
-        steps=args.steps,
+        problems=args.problems,
+        debates=args.debates,
+        epochs=args.epochs,
         batch_size=args.batch_size,
         hidden_size=args.hidden_size,
         layers=args.layers,
         vocab_size=args.vocab_size,
-        max_minutes=args.max_minutes,
         device=args.device,
         seed=args.seed,
     )
     build = build_demo_model(args.out, config, progress=not args.quiet)
     print(
         f"demo model: {build.path}\n"
-        f"  {build.parameters / 1e6:.1f}M parameters, {build.steps} steps on {build.examples} conversations "
-        f"in {build.seconds:.0f} s, final loss {build.final_loss:.2f}"
+        f"  {build.parameters / 1e6:.2f}M parameters, {build.steps} steps on {build.solving_turns} solving and "
+        f"{build.revision_turns} revision turns in {build.seconds:.0f} s, final loss {build.final_loss:.3f}"
     )
-    if build.stopped_early:
-        print(
-            f"  training stopped early at the --max-minutes limit ({build.steps} of {build.planned_steps} steps)"
-        )
-    print(f'try it: debate ask gsm8k_rcr "What is 12 * 7?" --backend hf:{build.path}')
+    print(
+        f"try it: debate demo   (or: debate ask arithmetic_rcr 'Ana has 12 apples. Ana buys 5 more. "
+        f"How many apples does Ana have now?' --backend hf:{build.path})"
+    )
     return 0
