@@ -8,8 +8,8 @@ minutes and hard enough that one sample is often wrong::
     Ana has 23 marbles. Ana finds 15 more. Ben has 12 shells. Then Ana loses 8.
     How many marbles does Ana have now?
 
-    23 + 15 = 38
-    38 - 8 = 30
+    Ana finds 15 more: 23 + 15 = 38
+    Ana loses 8: 38 - 8 = 30
     #### 30
 
 Each problem is drawn from its own seeded random stream, so a split is the
@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from typing import Literal
 
@@ -85,52 +85,60 @@ class Difficulty:
             raise ValueError("Difficulty: steps and operands start at 1 or more")
 
 
-Operation = tuple[str, int]
-"""``("+", 15)`` or ``("-", 8)``."""
+@dataclass(frozen=True)
+class Step:
+    """One operation of a problem: the sentence that states it, and its arithmetic."""
+
+    action: str
+    """As the question says it, less ``Then`` and the full stop: ``"Nia wins 7 more"``."""
+    symbol: Literal["+", "-"]
+    operand: int
+
+    def apply(self, value: int) -> int:
+        return value + self.operand if self.symbol == "+" else value - self.operand
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One generated problem: its text and its arithmetic, from which the worked solution follows."""
+    """One generated problem: its text and its steps, from which the worked solution follows."""
 
     question: str
     start: int
-    operations: tuple[Operation, ...]
+    steps: tuple[Step, ...]
 
     @property
     def solution(self) -> str:
-        """One line per operation, then ``#### <answer>``: GSM8K's format."""
-        return worked_solution(self.start, self.operations)
+        """One line per step, then ``#### <answer>``: GSM8K's format."""
+        return worked_solution(self.start, self.steps)
 
     @property
     def answer(self) -> int:
         value = self.start
-        for symbol, operand in self.operations:
-            value = _apply(value, symbol, operand)
+        for step in self.steps:
+            value = step.apply(value)
         return value
 
     @property
     def key(self) -> str:
         """The arithmetic alone, whatever the wording: what decides the problem's split."""
-        return " ".join([str(self.start), *(f"{symbol}{operand}" for symbol, operand in self.operations)])
+        return " ".join([str(self.start), *(f"{step.symbol}{step.operand}" for step in self.steps)])
 
     def item(self, item_id: str) -> Item:
         return Item(id=item_id, question=self.question, gold=str(self.answer), context={"solution": self.solution})
 
 
-def _apply(value: int, symbol: str, operand: int) -> int:
-    return value + operand if symbol == "+" else value - operand
+def worked_solution(start: int, steps: Sequence[Step], *, slip: tuple[int, int] | None = None) -> str:
+    """The solution lines for ``steps`` from ``start``; ``slip=(step, error)`` adds ``error`` to that step's result.
 
-
-def worked_solution(start: int, operations: Sequence[Operation], *, slip: tuple[int, int] | None = None) -> str:
-    """The solution lines for ``operations`` from ``start``; ``slip=(step, error)`` adds ``error`` to that step's result.
-
-    Later steps start from what the earlier lines wrote, so a slip carries through to the answer.
+    Each line restates its step before the arithmetic (``Nia wins 7 more: 17 + 7 = 24``), as worked
+    solutions do; a small model finds the next operand by copying the question's next sentence far
+    more easily than by counting sentences. Later lines start from what the earlier lines wrote,
+    so a slip carries through to the answer.
     """
     lines, value = [], start
-    for step, (symbol, operand) in enumerate(operations):
-        result = _apply(value, symbol, operand) + (slip[1] if slip and slip[0] == step else 0)
-        lines.append(f"{value} {symbol} {operand} = {result}")
+    for index, step in enumerate(steps):
+        result = step.apply(value) + (slip[1] if slip and slip[0] == index else 0)
+        lines.append(f"{step.action}: {value} {step.symbol} {step.operand} = {result}")
         value = result
     return "\n".join([*lines, f"#### {value}"])
 
@@ -144,17 +152,18 @@ def flawed_solution(problem: Problem, rng: random.Random) -> str:
 
     The mistakes a small model makes: a wrong result (most often), a misread operand, or the wrong operation.
     """
-    step = rng.randrange(len(problem.operations))
+    index = rng.randrange(len(problem.steps))
     kind = rng.random()
     if kind < 0.65:
-        return worked_solution(problem.start, problem.operations, slip=(step, rng.choice(_SLIPS)))
-    operations = list(problem.operations)
-    symbol, operand = operations[step]
+        return worked_solution(problem.start, problem.steps, slip=(index, rng.choice(_SLIPS)))
+    steps = list(problem.steps)
+    step = steps[index]
     if kind < 0.9:
-        operations[step] = (symbol, max(1, operand + rng.choice((-10, -2, -1, 1, 2, 10))))
+        misread = step.operand + rng.choice((-10, -2, -1, 1, 2, 10))
+        steps[index] = replace(step, operand=misread if misread > 0 else step.operand + 1)
     else:
-        operations[step] = ("+" if symbol == "-" else "-", operand)
-    return worked_solution(problem.start, operations)
+        steps[index] = replace(step, symbol="+" if step.symbol == "-" else "-")
+    return worked_solution(problem.start, steps)
 
 
 def generate_problem(rng: random.Random, difficulty: Difficulty = Difficulty()) -> Problem:  # noqa: B008 - frozen
@@ -163,20 +172,20 @@ def generate_problem(rng: random.Random, difficulty: Difficulty = Difficulty()) 
     thing, other_thing = rng.sample(_ITEMS, 2)
     start = value = rng.randint(*difficulty.start)
     sentences = [f"{name} has {value} {thing}."]
-    operations: list[Operation] = []
-    for step in range(rng.randint(*difficulty.steps)):
+    steps: list[Step] = []
+    for index in range(rng.randint(*difficulty.steps)):
         subtract = value >= difficulty.operand[0] and rng.random() < 0.5
         high = min(difficulty.operand[1], value) if subtract else difficulty.operand[1]
         operand = rng.randint(difficulty.operand[0], high)
-        phrase = rng.choice(_SUBTRACT if subtract else _ADD).format(n=operand)
-        sentences.append(f"{'Then ' if step else ''}{name} {phrase}.")
-        operations.append(("-" if subtract else "+", operand))
-        value = _apply(value, *operations[-1])
+        action = f"{name} {rng.choice(_SUBTRACT if subtract else _ADD).format(n=operand)}"
+        sentences.append(f"{'Then ' if index else ''}{action}.")
+        steps.append(Step(action=action, symbol="-" if subtract else "+", operand=operand))
+        value = steps[-1].apply(value)
     for _ in range(rng.randint(*difficulty.distractors)):
         position = rng.randint(1, len(sentences))
         sentences.insert(position, f"{other} has {rng.randint(*difficulty.start)} {other_thing}.")
     sentences.append(f"How many {thing} does {name} have now?")
-    return Problem(question=" ".join(sentences), start=start, operations=tuple(operations))
+    return Problem(question=" ".join(sentences), start=start, steps=tuple(steps))
 
 
 def split_of(problem: Problem) -> Split:

@@ -10,7 +10,7 @@ from debate.arithmetic import Difficulty, flawed_solution, load_arithmetic, prob
 from debate.datasets import BUILTIN_DATASETS, load_items
 from debate.loading import load_scenario
 
-SOLUTION_LINE = re.compile(r"^-?\d+ [+-] \d+ = -?\d+$")
+SOLUTION_LINE = re.compile(r"^[A-Z][a-z]+ [a-z ]+ \d+(?: more)?: -?\d+ [+-] \d+ = -?\d+$")
 """One worked step, as GSM8K writes them: ``38 - 8 = 30``."""
 
 
@@ -52,7 +52,7 @@ def test_every_gold_is_what_the_scenarios_parser_reads_from_the_solutions_last_l
 def test_harder_problems_have_more_steps_and_distractors():
     hard = Difficulty(steps=(4, 4), distractors=(2, 2))
     for problem in problems("test", difficulty=hard, limit=20):
-        assert len(problem.operations) == 4
+        assert len(problem.steps) == 4
         assert len(problem.solution.splitlines()) == 5
         assert problem.question.count(" has ") == 3  # the subject's start, and two distractors
 
@@ -63,7 +63,7 @@ def test_a_flawed_solution_keeps_the_format_and_always_ends_elsewhere():
     for problem in problems("build", limit=1000):
         flawed = flawed_solution(problem, rng)
         *steps, last = flawed.splitlines()
-        assert len(steps) == len(problem.operations)
+        assert len(steps) == len(problem.steps)
         assert all(SOLUTION_LINE.match(step) for step in steps)
         assert last.startswith("#### ")
         assert parse(flawed).answer != str(problem.answer)
