@@ -209,7 +209,7 @@ def build_demo_model(
     tokenizer = train_tokenizer(
         (chat.render(messages=c) for c in sample), vocab_size=config.vocab_size, digits=True
     )
-    examples = [_tokenize(tokenizer, conversation) for conversation in solving + revision]
+    examples = _tokenize(tokenizer, solving + revision)
     model = init_model(
         tokenizer,
         hidden_size=config.hidden_size,
@@ -296,12 +296,20 @@ class _Example:
     """-100 (ignored by the loss) on the prompt: the model learns to answer, not to ask."""
 
 
-def _tokenize(tokenizer: Any, conversation: Conversation) -> _Example:
-    prompt = tokenizer.apply_chat_template(conversation[:-1], tokenize=False, add_generation_prompt=True)
-    answer = conversation[-1]["content"] + tokenizer.eos_token  # the end-of-turn token ends generation
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answer, add_special_tokens=False)["input_ids"]
-    return _Example(prompt_ids + answer_ids, [-100] * len(prompt_ids) + answer_ids)
+def _tokenize(tokenizer: Any, conversations: Sequence[Conversation]) -> list[_Example]:
+    """Each conversation as prompt tokens (no loss) and answer tokens, in two batched calls of the fast tokenizer."""
+    prompts = [
+        tokenizer.apply_chat_template(conversation[:-1], tokenize=False, add_generation_prompt=True)
+        for conversation in conversations
+    ]
+    # the end-of-turn token ends generation
+    answers = [conversation[-1]["content"] + tokenizer.eos_token for conversation in conversations]
+    prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+    answer_ids = tokenizer(answers, add_special_tokens=False)["input_ids"]
+    return [
+        _Example(prompt + answer, [-100] * len(prompt) + answer)
+        for prompt, answer in zip(prompt_ids, answer_ids, strict=True)
+    ]
 
 
 def _length_bucketed_batches(examples: Sequence[_Example], config: DemoConfig) -> list[list[_Example]]:

@@ -87,10 +87,17 @@ def single_agent_scenario(
     )
 
 
-def model_backend(model: str | Path | Backend, device: str = "auto") -> Backend | str:
-    """A backend for ``model``: a model directory becomes an ``hf:`` URI; URIs and backends pass through."""
+def model_backend(
+    model: str | Path | Backend, device: str = "auto", max_batch_size: int | None = None
+) -> Backend | str:
+    """A backend for ``model``: a model directory becomes an ``hf:`` URI; URIs and backends pass through.
+
+    ``max_batch_size`` caps the sequences the in-process model generates at once (the backend's default
+    when ``None``); a small model on a CPU is fast only in large batches.
+    """
     if isinstance(model, Path) or (isinstance(model, str) and Path(model).is_dir()):
-        return f"hf:{Path(model).resolve()}?device={device}"
+        batching = f"&max_batch_size={max_batch_size}" if max_batch_size is not None else ""
+        return f"hf:{Path(model).resolve()}?device={device}{batching}"
     return model
 
 

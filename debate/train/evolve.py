@@ -81,6 +81,10 @@ class EvolveSettings(BaseModel):
     eval_sampling: SamplingParams = GREEDY
     """How the model answers the held-out questions; greedy unless ``temperature`` is given."""
     concurrency: int = Field(default=32, ge=1)
+    """Debates (and evaluation questions) in flight at once."""
+    max_batch_size: int | None = Field(default=None, ge=1)
+    """Sequences the in-process model generates at once (``hf:DIR?max_batch_size=``); the backend's
+    default when unset. A small model on a CPU wants large batches (and a ``concurrency`` to fill them)."""
     seed: int = 0
     device: Device = "auto"
     progress: str = "off"
@@ -152,7 +156,7 @@ def evolve(
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     report = EvolutionReport(settings=settings.model_dump(mode="json"), best_model=str(settings.model))
-    backend = backend_for or (lambda model: model_backend(model, settings.device))
+    backend = backend_for or (lambda model: model_backend(model, settings.device, settings.max_batch_size))
 
     def held_out(model: Path, directory: Path) -> EvalReport:
         items = islice(load_items(settings.eval_data), settings.eval_limit)
