@@ -34,18 +34,19 @@ from debate.datasets import Item
 PROMPTS: dict[str, str] = {
     "debater.system": "Solve step by step. End with #### and the answer.",
     "debater.first_round": "{context}Question: {question}",
-    "debater.later_round": (
-        "{context}Question: {question}\nYour solution:\n{own_previous}\n{peers}"
-        "Check each step against the other solutions and write the correct solution."
-    ),
+    "debater.later_round": "{context}{peers}Your solution:\n{own_previous}\nQuestion: {question}",
     "debater.peer": "Agent {author}:\n{text}\n",
 }
 """The testbed scenarios' prompts (``Scenario.prompts``), short because the demo model reads them on a CPU.
 
 Every token of a prompt costs training time, and the demo model is taught on
-exactly these, so they say only what a debater needs: the question, its own
-previous solution and its peers' (the ``rcr`` protocol fills the slots).
+exactly these, so they say only what a debater needs: its peers' solutions,
+its own previous one and the question (the ``rcr`` protocol fills the slots).
+In later rounds the question comes last, just before the answer, as in round
+0: the model then revises with the skill it solves with, and with the
+question last its revisions were right far more often (docs/testbed.md).
 """
+
 
 Split = Literal["test", "train", "build"]
 
@@ -55,7 +56,22 @@ SPLIT_SIZES: dict[Split, int] = {"test": 500, "train": 20_000, "build": 60_000}
 _SPLIT_BUCKETS: dict[Split, range] = {"test": range(0, 2), "train": range(2, 8), "build": range(8, 20)}
 """Which of 20 hash buckets belong to each split (test 10%, train 30%, build 60% of all problems)."""
 
-_NAMES = ("Ana", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lena", "Milo", "Nia")
+_NAMES = (
+    "Ana",
+    "Ben",
+    "Cara",
+    "Dev",
+    "Eli",
+    "Fay",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jun",
+    "Kai",
+    "Lena",
+    "Milo",
+    "Nia",
+)
 _ITEMS = ("apples", "marbles", "stickers", "coins", "books", "shells", "cards", "pens", "stamps", "beads")
 _ADD = ("buys {n} more", "finds {n} more", "gets {n} more", "wins {n} more")
 _SUBTRACT = ("gives away {n}", "loses {n}", "sells {n}", "uses {n}")
@@ -63,7 +79,7 @@ _SUBTRACT = ("gives away {n}", "loses {n}", "sells {n}", "uses {n}")
 
 @dataclass(frozen=True)
 class Difficulty:
-    """The knobs of the task family. The defaults are the testbed's: a CPU-trained model gets about half right.
+    """The knobs of the task family. The defaults are the testbed's (docs/testbed.md has what a CPU model reaches).
 
     - ``steps``: operations per problem (inclusive range).
     - ``start``: the first quantity.
@@ -71,16 +87,18 @@ class Difficulty:
     - ``distractors``: sentences about someone else's things, which the solution must ignore.
     """
 
-    steps: tuple[int, int] = (2, 3)
-    start: tuple[int, int] = (10, 60)
-    operand: tuple[int, int] = (2, 30)
-    distractors: tuple[int, int] = (0, 1)
+    steps: tuple[int, int] = (2, 2)
+    start: tuple[int, int] = (10, 50)
+    operand: tuple[int, int] = (2, 20)
+    distractors: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         for name in ("steps", "start", "operand", "distractors"):
             low, high = getattr(self, name)
             if low > high or low < 0:
-                raise ValueError(f"Difficulty.{name}: expected (low, high) with 0 <= low <= high, got {(low, high)}")
+                raise ValueError(
+                    f"Difficulty.{name}: expected (low, high) with 0 <= low <= high, got {(low, high)}"
+                )
         if self.steps[0] < 1 or self.operand[0] < 1:
             raise ValueError("Difficulty: steps and operands start at 1 or more")
 
@@ -124,7 +142,9 @@ class Problem:
         return " ".join([str(self.start), *(f"{step.symbol}{step.operand}" for step in self.steps)])
 
     def item(self, item_id: str) -> Item:
-        return Item(id=item_id, question=self.question, gold=str(self.answer), context={"solution": self.solution})
+        return Item(
+            id=item_id, question=self.question, gold=str(self.answer), context={"solution": self.solution}
+        )
 
 
 def worked_solution(start: int, steps: Sequence[Step], *, slip: tuple[int, int] | None = None) -> str:

@@ -1,7 +1,7 @@
 """The embedded demo model: a small chat model trained here, in minutes, to solve and to debate the testbed task.
 
 A fresh machine has no model and may have no network, yet a researcher should
-see a real debate on a real model, and see it help. ``debate model build-demo``
+see a real debate on a real model. ``debate model build-demo``
 trains one on the CPU for the bundled arithmetic task (``debate.arithmetic``),
 in the very prompts of the ``arithmetic_rcr`` and ``arithmetic_single``
 scenarios, on two kinds of turns:
@@ -10,11 +10,12 @@ scenarios, on two kinds of turns:
 - **revising**: later rounds of synthetic debates, run through the real
   ``rcr`` protocol with a scripted backend whose debaters are sometimes right
   and sometimes make one mistake (``flawed_solution``); the target is always
-  the correct solution, so the model learns to check its own and its peers'
-  steps and keep what is right, not to follow the majority.
+  the correct solution, whoever was right, so that following the majority is
+  not what is rewarded.
 
-The tokenizer keeps digits apart (one token per digit), which is what lets a
-model this small learn column arithmetic. The result is a standard Hugging
+The tokenizer keeps digits apart (one token per digit), so that numbers are
+written digit by digit as in column arithmetic. What the model reaches, and
+what debate does for it so far, is measured in docs/testbed.md. The result is a standard Hugging
 Face model directory that ``TransformersBackend`` (``hf:DIR``), vLLM and TRL
 load. It lands in ``$DEBATE_HOME/demo-model`` (``DEBATE_HOME`` defaults to
 ``~/.cache/debate``) unless told otherwise.
@@ -68,19 +69,20 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 2.5 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 5.5 minutes on 2 CPU cores.
 
     - ``problems``: solving turns (round 0), one per problem of the ``build`` split.
     - ``debates``: synthetic debates whose later-round turns teach revision;
       ``peer_error_rates[r]`` is the chance that a debater's round-``r`` solution has a mistake.
-    - one pass over all turns (``epochs``), in batches of ``batch_size``: the
-      number of steps follows from the data, and nothing stops training early.
+    - ``epochs`` passes over all turns (about half solving, half revision), in
+      batches of ``batch_size``: the number of steps follows from the data, and
+      nothing stops training early.
     """
 
     problems: int = 14_000
-    debates: int = 1_200
+    debates: int = 3_000
     peer_error_rates: tuple[float, ...] = (0.5, 0.35, 0.25)
-    epochs: float = 1.0
+    epochs: float = 1.4
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 30
@@ -174,7 +176,10 @@ def revision_conversations(
 
     async def debate_all() -> None:
         await asyncio.gather(
-            *(arun_debate(scenario, problem.question, graph=graph, debate_id=key) for key, problem in by_debate.items())
+            *(
+                arun_debate(scenario, problem.question, graph=graph, debate_id=key)
+                for key, problem in by_debate.items()
+            )
         )
 
     with relaxed_gc():

@@ -19,6 +19,6 @@ scenario = Scenario(
     stop="consensus",
     answer="number",
     prompts=PROMPTS,
-    temperature_schedule=[1.0, 0.7, 0.5],
+    temperature_schedule=[1.0, 0.3, 0.3],
     context_visibility={"solution": []},
 )

@@ -18,7 +18,7 @@ from debate.demo_model import (
 )
 from debate.loading import load_scenario
 
-TINY_BUILD = ["--problems", "64", "--debates", "16", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
+TINY_BUILD = ["--epochs", "1", "--problems", "64", "--debates", "16", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
 
 
 def test_solving_turns_are_the_prompt_a_debater_sees_in_round_zero_answered_correctly():
@@ -52,7 +52,7 @@ def test_revision_turns_come_from_real_debates_where_peers_are_sometimes_right_a
     right_peers = wrong_peers = 0
     for *prompt, answer in conversations:
         user = prompt[-1]["content"]
-        question = re.search(r"Question: (.*)\n", user).group(1)
+        question = re.search(r"Question: (.*)\Z", user).group(1)
         assert answer == {"role": "assistant", "content": solutions[question]}  # always the correct solution
         assert "Your solution:" in user and user.count("Agent ") == 2
         for peer in re.findall(r"Agent \w+:\n(.*?#### -?\d+)", user, flags=re.DOTALL):
