@@ -1,8 +1,8 @@
 """Agents: roles, prompt templates and model backends.
 
-``from debate import Debater, Judge, ScriptedBackend`` re-exports everything
-here, so that code can avoid the top-level name ``agents`` (which the OpenAI
-Agents SDK also uses) and both can live in one environment.
+This folder installs as ``debate.agents`` (pyproject's ``package-dir``), never
+as a top-level ``agents``, which the OpenAI Agents SDK owns; users import it
+all from ``debate`` (``from debate import Debater, Judge, ScriptedBackend``).
 """
 
 from debate.agents.backends import (
