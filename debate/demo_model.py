@@ -69,20 +69,22 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 5.5 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 11 minutes on 2 CPU cores.
 
     - ``problems``: solving turns (round 0), one per problem of the ``build`` split.
     - ``debates``: synthetic debates whose later-round turns teach revision;
       ``peer_error_rates[r]`` is the chance that a debater's round-``r`` solution has a mistake.
     - ``epochs`` passes over all turns (about half solving, half revision), in
       batches of ``batch_size``: the number of steps follows from the data, and
-      nothing stops training early.
+      nothing stops training early. The model learns the task in a sudden
+      transition: 1.4 passes (2,409 steps) left it at 21% held-out accuracy,
+      2.0 passes (3,442 steps) at 97% (docs/testbed.md).
     """
 
     problems: int = 14_000
     debates: int = 3_000
     peer_error_rates: tuple[float, ...] = (0.5, 0.35, 0.25)
-    epochs: float = 1.4
+    epochs: float = 2.0
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 30

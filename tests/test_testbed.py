@@ -34,20 +34,20 @@ def demo(demo_model, tmp_path_factory):
     return result
 
 
-@pytest.mark.xfail(strict=True, reason="measured 20.8% alone (docs/testbed.md); the goal band is 25-75%")
+@pytest.mark.xfail(strict=True, reason="measured 97.2% alone (docs/testbed.md); the goal band is 25-75%")
 def test_the_demo_model_is_partially_competent(demo):
     assert 0.25 <= demo.accuracy.single.value <= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="measured -3.8 and +1.8 points (docs/testbed.md, 'What did not work')")
+@pytest.mark.xfail(
+    strict=True, reason="measured -2.8 points against one agent (docs/testbed.md, 'What did not work')"
+)
 def test_debate_beats_one_agent_and_the_vote_over_its_first_answers(demo):
     assert demo.accuracy.debate_minus_single.low > 0
     assert demo.accuracy.debate_minus_round_zero_majority.low > 0
 
 
-@pytest.mark.xfail(
-    strict=True, reason="no gain measured yet (docs/testbed.md): debate labels are worse than the model"
-)
+@pytest.mark.xfail(strict=True, reason="measured -1.8 points from the default build (docs/testbed.md)")
 def test_one_evolve_round_raises_single_agent_accuracy_without_gold(demo_model, tmp_path):
     settings = EvolveSettings.model_validate(
         {

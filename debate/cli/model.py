@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="model_command", metavar="MODEL_COMMAND", required=True)
     build = commands.add_parser(
         "build-demo",
-        help="train the small demo model for the arithmetic testbed (about 5.5 minutes on 2 CPU cores)",
+        help="train the small demo model for the arithmetic testbed (about 11 minutes on 2 CPU cores)",
         description="Train a small chat model on the CPU for the bundled arithmetic task: solving (round 0) and "
         "revising its solution in a debate (later rounds, from synthetic debates where peers are sometimes "
         "right and sometimes wrong), in the prompts of the arithmetic_rcr and arithmetic_single scenarios. "
