@@ -320,7 +320,7 @@ def _tokenize(tokenizer: Any, conversations: Sequence[Conversation]) -> list[_Ex
 
 
 def _length_bucketed_batches(examples: Sequence[_Example], config: DemoConfig) -> list[list[_Example]]:
-    """Shuffled batches of similar lengths (little padding), for ``steps`` or ``epochs`` worth of steps."""
+    """Shuffled batches of similar lengths (little padding), ``epochs`` passes over ``examples``."""
     rng = random.Random(config.seed)
     per_epoch = math.ceil(len(examples) / config.batch_size)
     wanted = max(1, round(per_epoch * config.epochs))
