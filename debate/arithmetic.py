@@ -223,8 +223,7 @@ def problems(
 ) -> Iterator[Problem]:
     """The problems of ``split`` in order: the same sequence for the same seed and difficulty everywhere.
 
-    ``limit`` defaults to the split's size (``SPLIT_SIZES``); ``limit=None`` with an explicit size
-    is not needed, pass a number to read more or fewer.
+    ``limit`` is how many to yield; ``None`` means the split's size (``SPLIT_SIZES``).
     """
     wanted = SPLIT_SIZES[split] if limit is None else limit
     found = 0

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from debate.arithmetic import PROMPTS, Problem, flawed_solution, problems
+from debate.arithmetic import Problem, flawed_solution, problems
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
 
 BUILD_INFO_FILE = "debate_demo.json"
@@ -137,8 +137,9 @@ class DemoBuild:
 def solving_conversations(items: Sequence[Problem]) -> list[Conversation]:
     """Round 0 of ``arithmetic_rcr`` (and the whole of ``arithmetic_single``): the question, answered correctly."""
     from debate.export.prompts import PromptTemplates, solver_chat
+    from debate.loading import load_scenario
 
-    templates = PromptTemplates(system=PROMPTS["debater.system"], user=PROMPTS["debater.first_round"])
+    templates = PromptTemplates.of_scenario(load_scenario("arithmetic_single"))
     return [
         [
             *solver_chat(problem.question, templates=templates),
