@@ -17,6 +17,13 @@ process CPU per request (``time.process_time``). Clients:
   clients with small pools;
 - ``openai-raw``: the tuned client's ``with_raw_response`` and ``json.loads``
   (no pydantic models for the completion);
+- ``openai-aiohttp``: the typed ``create()`` on ``AsyncOpenAI`` with
+  ``http_client=openai.DefaultAioHttpClient(...)`` (the ``openai[aiohttp]``
+  extra), a pool of C connections, no retries;
+- ``openai-aiohttp-post``: that client's plain ``post(..., cast_to=str)`` and
+  ``json.loads`` (no parameter transform, no pydantic model of the answer);
+- ``aiohttp``: plain ``aiohttp.ClientSession.post`` on one session with a
+  ``TCPConnector`` of C connections, ``json.loads`` of the body;
 - ``backend``: ``OpenAIBackend(...).generate([ChatRequest])`` with default
   settings (the ``openai`` transport): what the framework pays per message;
 - ``endpoint-lean``: ``OpenAIEndpoint(transport="lean").generate_one``
@@ -51,7 +58,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-CLIENTS = ("bare", "openai", "openai-tuned", "openai-raw", "backend", "endpoint-lean", "backend-lean")
+CLIENTS = (
+    "bare",
+    "openai",
+    "openai-tuned",
+    "openai-raw",
+    "openai-aiohttp",
+    "openai-aiohttp-post",
+    "aiohttp",
+    "backend",
+    "endpoint-lean",
+    "backend-lean",
+)
 MODEL = "bench-model"
 MESSAGES = [
     {"role": "system", "content": "You are a careful debater."},
@@ -182,6 +200,46 @@ async def openai_client(
     return call
 
 
+async def openai_aiohttp_client(base_url: str, in_flight: int, *, post: bool) -> Callable[[], Awaitable[str]]:
+    import openai
+
+    limits = type(openai.DEFAULT_CONNECTION_LIMITS)(
+        max_connections=in_flight, max_keepalive_connections=in_flight
+    )
+    client = openai.AsyncOpenAI(
+        base_url=base_url,
+        api_key="EMPTY",
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(limits=limits),
+    )
+    body = {"model": MODEL, "messages": MESSAGES, "max_tokens": 64}
+
+    async def call() -> str:
+        if post:
+            text = await client.post("/chat/completions", body=body, cast_to=str)
+            return json.loads(text)["choices"][0]["message"]["content"]
+        answer = await client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=64)  # type: ignore[arg-type]
+        return answer.choices[0].message.content  # type: ignore[return-value]
+
+    return call
+
+
+async def aiohttp_client(base_url: str, in_flight: int) -> Callable[[], Awaitable[str]]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight))
+    url = f"{base_url}/chat/completions"
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "max_tokens": 64}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer EMPTY"}
+
+    async def call() -> str:
+        async with session.post(url, data=body, headers=headers) as response:
+            completion = json.loads(await response.read())
+        return completion["choices"][0]["message"]["content"]
+
+    return call
+
+
 async def backend_client(
     base_url: str, in_flight: int, *, transport: str | None, wrapped: bool = True
 ) -> Callable[[], Awaitable[str]]:
@@ -209,6 +267,10 @@ async def backend_client(
 def make_client(kind: str, base_url: str, in_flight: int) -> Awaitable[Callable[[], Awaitable[str]]]:
     if kind == "bare":
         return bare_client(base_url, in_flight)
+    if kind.startswith("openai-aiohttp"):
+        return openai_aiohttp_client(base_url, in_flight, post=kind == "openai-aiohttp-post")
+    if kind == "aiohttp":
+        return aiohttp_client(base_url, in_flight)
     if kind.startswith("openai"):
         return openai_client(base_url, in_flight, tuned=kind != "openai", raw=kind == "openai-raw")
     if kind == "endpoint-lean":
@@ -268,7 +330,7 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "pydantic", "tenacity"):
+    for package in ("openai", "aiohttp", "httpx", "httpx2", "httpcore", "httpcore2", "pydantic", "tenacity"):
         with contextlib.suppress(PackageNotFoundError):
             found[package] = version(package)
     return found

@@ -18,14 +18,24 @@ held as a ``SecretStr`` (stars in any ``repr``, ``str`` or dump of the
 backend); error messages are built without it, and redact it where a server
 echoes it back.
 
-Requests travel by one of two transports. ``"openai"`` (the default) is the
-``openai`` package's client, spread over several clients with small connection
-pools: httpcore scans its whole pool on every request, so one pool of 1,000
-connections costs milliseconds of CPU per request. ``"lean"`` is this
-package's own asyncio HTTP/1.1 client (``openai_transport``), several times
-cheaper per request again, for runs with hundreds of requests in flight
-(numbers in docs/benchmarks.md). Both turn failures into the same typed
-errors.
+Requests travel by one of two transports. ``"lean"`` (the default) is this
+package's own asyncio HTTP/1.1 client (``openai_transport``). ``"openai"`` is
+the ``openai`` package's client, spread over several clients with small
+connection pools (httpcore scans its whole pool on every request). Measured
+per request on one core (docs/benchmarks.md, "Choosing the default
+transport"): lean about 0.1 ms of CPU, plain ``aiohttp`` about 0.24 ms, the
+``openai`` client 0.7-1.3 ms (on httpx or on aiohttp alike); a debate run
+whose framework budget is a fraction of a millisecond per call cannot afford
+either library, so the lean client is the default and the ``openai`` client
+stays one parameter away (``transport="openai"``, ``?transport=openai``) for
+what only it does (proxies from the environment, its own auth hooks). Both
+turn failures into the same typed errors.
+
+There is no client-side cap on requests in flight unless one is asked for
+(``max_concurrency``): a local vLLM server batches hundreds of sequences and
+queues the rest itself, and a hosted API says when to slow down with 429 and
+``Retry-After``, which the retry policy honours. How many requests a run has
+in flight is set by its debates in flight (``debate run --concurrency``).
 
 The ``openai`` package is imported on first use, so resolving any backend URI
 (which imports this module to register its schemes) stays cheap.
@@ -71,11 +81,14 @@ DEFAULT_RETRY = RetryPolicy()
 Transport = Literal["openai", "lean"]
 """How requests travel: the ``openai`` package's client, or our own lean asyncio HTTP/1.1 client."""
 
-DEFAULT_TRANSPORT: Transport = "openai"
-"""The well-known path; ``"lean"`` is opt-in (``transport="lean"``, or ``?transport=lean`` in a URI)."""
+DEFAULT_TRANSPORT: Transport = "lean"
+"""The cheapest by far per request (see the module docstring); ``"openai"`` is one parameter away."""
 
 CONNECTIONS_PER_CLIENT = 16
 """Pool size of each ``openai`` client: httpcore's per-request work grows with the pool, so pools stay small."""
+
+OPENAI_TRANSPORT_CONNECTIONS = 1024
+"""Connections of the ``openai`` transport when no ``max_connections`` is given (its pools need a size)."""
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 """Besides every 5xx: timeouts, conflicts and rate limits pass with time."""
@@ -200,9 +213,10 @@ class OpenAIEndpoint(PerRequestBackend):
 
     ``model`` is used for requests that name none; when both are missing, the
     server's only model (from ``GET /models``) is used, which suits
-    ``vllm serve``. ``max_connections`` sizes the connection pool: set it to
-    the concurrency cap in front of this endpoint so requests never wait for
-    a connection. The openai client's own retries are off: failures surface
+    ``vllm serve``. ``max_connections`` caps the open connections (requests
+    beyond it wait for one); ``None`` opens as many as there are requests in
+    flight (the ``openai`` transport then pools ``OPENAI_TRANSPORT_CONNECTIONS``).
+    The openai client's own retries are off: failures surface
     at once, typed, for ``RetryingBackend`` to handle and count.
     ``transport`` picks the HTTP client (see the module docstring); both
     send the same requests and raise the same errors.
@@ -214,14 +228,14 @@ class OpenAIEndpoint(PerRequestBackend):
         *,
         model: str | None = None,
         key_env: str | None = None,
-        max_connections: int = 64,
+        max_connections: int | None = None,
         timeout_s: float = 300.0,
         transport: Transport | None = None,
         name: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url {base_url!r} must start with http:// or https://")
-        if max_connections < 1:
+        if max_connections is not None and max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -257,7 +271,7 @@ class OpenAIEndpoint(PerRequestBackend):
                 connect_timeout_s=self._connect_timeout_s,
                 headers={"Authorization": f"Bearer {self._key()}"},
             )
-        return OpenAIClients(self._new_client, self.max_connections)
+        return OpenAIClients(self._new_client, self.max_connections or OPENAI_TRANSPORT_CONNECTIONS)
 
     def _new_client(self, max_connections: int) -> openai.AsyncOpenAI:
         import openai
@@ -422,8 +436,10 @@ class OpenAIBackend:
 
     ``OpenAIBackend("http://localhost:8000/v1", model="Qwen/Qwen2.5-7B-Instruct")``
     talks to one ``vllm serve``; a list of base URLs spreads requests over
-    replicas (fewest in flight first) and skips unreachable ones. Each endpoint
-    serves at most ``max_concurrency`` requests at once. Transient failures
+    replicas (fewest in flight first) and skips unreachable ones. With
+    ``max_concurrency`` set, each endpoint serves at most that many requests
+    at once and the rest wait here; by default nothing waits here (see the
+    module docstring). Transient failures
     (429, 5xx, timeouts, dropped connections, garbled replies) are retried per
     ``retry`` (``None``: never); 400/401/404 and the like fail at once with a
     ``RequestRejectedError`` naming the status.
@@ -441,7 +457,7 @@ class OpenAIBackend:
         model: str | None = None,
         *,
         key_env: str | None = None,
-        max_concurrency: int = 64,
+        max_concurrency: int | None = None,
         timeout_s: float = 300.0,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         down_for_s: float = 5.0,
@@ -451,7 +467,7 @@ class OpenAIBackend:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ValueError("base_url: give at least one endpoint URL")
-        if max_concurrency < 1:
+        if max_concurrency is not None and max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
         self.model = model
         self.key_env = key_env
@@ -470,7 +486,8 @@ class OpenAIBackend:
         ]
         self.name = name or f"openai:{','.join(endpoint.base_url for endpoint in self.endpoints)}"
         capped: list[Backend] = [
-            ConcurrencyLimitedBackend(endpoint, max_concurrency) for endpoint in self.endpoints
+            ConcurrencyLimitedBackend(endpoint, max_concurrency) if max_concurrency else endpoint
+            for endpoint in self.endpoints
         ]
         self.balancer = (
             LoadBalancedBackend(capped, down_for_s=down_for_s, name=self.name) if len(capped) > 1 else None

@@ -18,6 +18,7 @@ the HTTP status into its typed errors, the same as on the ``openai`` path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -58,7 +59,8 @@ class HTTPConnectionPool:
     """Kept-alive connections to one server; constant work per request, however many are open.
 
     Build it inside the event loop that will use it. ``max_connections``
-    requests run at once; more wait here for a free connection.
+    requests run at once and more wait here for a free connection; ``None``
+    opens a connection for every request in flight that finds none idle.
     ``timeout_s`` bounds a whole request (waiting for a connection excluded),
     ``connect_timeout_s`` opening a new connection. ``headers`` are sent with
     every request (an ``Authorization`` header among them stays in here: the
@@ -69,7 +71,7 @@ class HTTPConnectionPool:
         self,
         base_url: str,
         *,
-        max_connections: int,
+        max_connections: int | None,
         timeout_s: float,
         connect_timeout_s: float,
         headers: dict[str, str],
@@ -92,7 +94,7 @@ class HTTPConnectionPool:
         }
         self._head_lines = "".join(f"{name}: {value}\r\n" for name, value in all_headers.items())
         self._idle: list[_Connection] = []
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = asyncio.Semaphore(max_connections) if max_connections else contextlib.nullcontext()
 
     async def request(self, method: str, path: str, body: bytes | None = None) -> HTTPResponse:
         """Send one request to ``base_url + path`` and read the whole answer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from typing import Any
@@ -207,12 +208,28 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imp
     return load_run_config(args.config, overrides)
 
 
+def allow_many_connections() -> None:
+    """Raise the open-file limit to the hard limit: every model request in flight holds a socket.
+
+    A soft limit of 1,024 (a common default) would fail a run with a few hundred debates of several
+    agents in flight, since backends put no cap of their own on requests in flight.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 16
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def run(args: argparse.Namespace) -> int:
     from debate.gold import GoldReader
     from debate.loading import load_scenario
     from debate.runner import RunDirBusy, run_dataset
 
     config = config_from_args(args)
+    allow_many_connections()
     # the scenario loads before backends resolve: a scenario file may register a backend scheme
     scenario = load_scenario(config.scenario)
     everyone = [*scenario.agents, *([scenario.judge] if scenario.judge else [])]

@@ -1,0 +1,466 @@
+"""End to end: ``debate run`` through the real CLI, against a local OpenAI-compatible server.
+
+What a user pays, start-up included: the benchmark writes a dataset of N
+questions, starts a server on 127.0.0.1 in its own process (its CPU is not
+counted) that answers every ``POST /v1/chat/completions`` after a fixed
+latency, and runs ``python -m debate run benchmarks/rcr_fixed.py`` (RCR, 3
+debaters x 3 rounds, no early stop: 9 calls a debate) as a subprocess, once
+per configuration. For each it reports:
+
+- **CPU per model call**: the CLI process's CPU (user + system, from
+  ``wait4``) beyond start-up, divided by the calls beyond start-up. Start-up
+  is measured by the same command on ``--startup-debates`` debates (default
+  1), so CPU/call = (CPU(N) - CPU(start-up run)) / (9 * (N - start-up debates));
+- **efficiency**: ideal / run wall, where ideal = ceil(N / C) * 3 rounds *
+  latency and run wall = wall(N) - start-up overhead (the start-up run's wall
+  less its own 3 x latency); and ``server eff.``, ideal over the span from the
+  server's first request to its last answer;
+- **peak RSS** of the CLI process;
+- **the floor**: the same 9 calls per debate as bare asyncio tasks in a fresh
+  interpreter (C debates at a time, 3 concurrent calls per round, rounds one
+  after another), on a minimal keep-alive HTTP/1.1 client, with CPU per call
+  and efficiency measured the same way (no start-up to subtract);
+- ``debate run --help`` wall time (best of three) and the start-up overhead.
+
+``--backend sleep`` runs the CLI on the scripted backend instead (answers
+after the same latency, no HTTP) and the floor on ``asyncio.sleep``.
+``--params`` adds a row per query string appended to the ``openai://`` URI
+(``''`` is the default settings).
+
+Usage::
+
+    python benchmarks/run_cli.py --latency-ms 200 --concurrency 500 --debates 500
+    python benchmarks/run_cli.py --debates 500 --params '' 'transport=lean' 'max_concurrency=64'
+    python benchmarks/run_cli.py --backend sleep --debates 500
+    PYTHONPATH=/tmp/before python benchmarks/run_cli.py ...   # another tree's code (see docs/benchmarks.md)
+
+On a shared machine pin it: ``taskset -c 1 python benchmarks/run_cli.py ...``
+(the server, the CLI and the floor inherit the pinning and share that core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROUNDS = 3
+AGENTS = 3
+CALLS_PER_DEBATE = ROUNDS * AGENTS
+SCENARIO = Path(__file__).with_name("rcr_fixed.py")
+MODEL = "bench-model"
+COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "17 * 23 = 391.\n#### 391"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 60, "completion_tokens": 9, "total_tokens": 69},
+    }
+).encode()
+MODELS = json.dumps(
+    {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "bench"}]}
+).encode()
+
+
+# -- the server (its own process) ---------------------------------------------------------------
+
+
+class _Stats:
+    """Chat completions answered, and when the first arrived and the last left (``time.monotonic``)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def as_json(self) -> bytes:
+        return json.dumps({"requests": self.requests, "first": self.first, "last": self.last}).encode()
+
+
+class _ServerProtocol(asyncio.Protocol):
+    """Just enough HTTP/1.1: Content-Length bodies, keep-alive, each answer after the latency."""
+
+    def __init__(self, latency: float, stats: _Stats) -> None:
+        self.latency = latency
+        self.stats = stats
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < head_end + 4 + length:
+                return
+            self.buffer = self.buffer[head_end + 4 + length :]
+            method, path = head.split(" ", 2)[:2]
+            if path.startswith("/stats"):
+                self._send(self.stats.as_json())
+                if path.startswith("/stats/reset"):
+                    self.stats.reset()
+            elif method == "GET" and path.startswith("/v1/models"):
+                self._send(MODELS)
+            else:
+                self.stats.first = self.stats.first or time.monotonic()
+                asyncio.get_running_loop().call_later(self.latency, self._answer)
+
+    def _answer(self) -> None:
+        self.stats.requests += 1
+        self.stats.last = time.monotonic()
+        self._send(COMPLETION)
+
+    def _send(self, body: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            self.transport.write(head.encode("latin-1") + body)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+def serve(latency: float, port_queue: Any) -> None:
+    async def main() -> None:
+        stats = _Stats()
+        server = await asyncio.get_running_loop().create_server(
+            lambda: _ServerProtocol(latency, stats), "127.0.0.1", 0, backlog=8192
+        )
+        port_queue.put(server.sockets[0].getsockname()[1])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def server_stats(port: int, *, reset: bool) -> dict[str, Any]:
+    path = "/stats/reset" if reset else "/stats"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+# -- the CLI under test --------------------------------------------------------------------------
+
+
+def write_dataset(path: Path, debates: int) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for index in range(debates):
+            question = f"Question {index}: a farmer has {index} hens and buys 17 * 23 more. How many now?"
+            handle.write(
+                json.dumps({"id": f"q{index}", "question": question, "answer": str(index + 391)}) + "\n"
+            )
+
+
+def run_cli(command: list[str], workdir: Path) -> dict[str, Any]:
+    """Run ``command``; its wall time, CPU (user + system) and peak RSS from ``wait4``."""
+    with open(workdir / "stdout.txt", "wb") as stdout, open(workdir / "stderr.txt", "wb") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "returncode": process.returncode,
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "stderr": (workdir / "stderr.txt").read_text(errors="replace")[-3000:],
+    }
+
+
+def debate_run(
+    backend: str, debates: int, concurrency: int, workdir: Path, *, port: int | None
+) -> dict[str, Any]:
+    """One ``debate run`` of ``debates`` items into a fresh run directory; checks every line is there."""
+    out = workdir / f"run-{debates}"
+    shutil.rmtree(out, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "debate", "run", str(SCENARIO), "--data", str(workdir / "questions.jsonl"),
+        "--limit", str(debates), "--out", str(out), "--backend", backend, "--concurrency", str(concurrency),
+    ]  # fmt: skip
+    if port is not None:
+        server_stats(port, reset=True)
+    row = run_cli(command, workdir)
+    if row["returncode"] != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {row['returncode']}:\n{row['stderr']}")
+    with open(out / "results.jsonl", encoding="utf-8") as handle:
+        lines = sum(1 for _ in handle)
+    if lines != debates:
+        raise RuntimeError(f"{out}/results.jsonl holds {lines} lines, expected {debates}")
+    if port is not None:
+        stats = server_stats(port, reset=False)
+        if stats["requests"] != debates * CALLS_PER_DEBATE:
+            raise RuntimeError(f"the server answered {stats['requests']} requests, expected {debates * 9}")
+        row["server_span_s"] = stats["last"] - stats["first"]
+    shutil.rmtree(out, ignore_errors=True)
+    return row
+
+
+def help_wall_s(tries: int = 3) -> float:
+    best = math.inf
+    for _ in range(tries):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "debate", "run", "--help"], capture_output=True, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def cli_row(
+    label: str, backend: str, *, debates: int, concurrency: int, latency: float, startup: dict[str, Any],
+    startup_debates: int, workdir: Path, port: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    run = debate_run(backend, debates, concurrency, workdir, port=port)
+    ideal = math.ceil(debates / concurrency) * ROUNDS * latency
+    overhead_s = startup["wall_s"] - ROUNDS * latency  # start-up and shut-down of the start-up run
+    calls = CALLS_PER_DEBATE * (debates - startup_debates)
+    row = {
+        "label": label,
+        "backend": backend,
+        "debates": debates,
+        "concurrency": concurrency,
+        "calls": CALLS_PER_DEBATE * debates,
+        "wall_s": run["wall_s"],
+        "run_wall_s": run["wall_s"] - overhead_s,
+        "ideal_s": ideal,
+        "efficiency": ideal / (run["wall_s"] - overhead_s),
+        "server_efficiency": ideal / run["server_span_s"] if "server_span_s" in run else None,
+        "cpu_s": run["cpu_s"],
+        "cpu_ms_per_call": 1000 * (run["cpu_s"] - startup["cpu_s"]) / calls,
+        "peak_rss_mb": run["peak_rss_mb"],
+        "startup_wall_s": overhead_s,
+        "startup_cpu_s": startup["cpu_s"],
+    }
+    return row
+
+
+# -- the floor: bare asyncio tasks, same calls ---------------------------------------------------
+
+
+async def bare_http(base_url: str) -> Any:  # noqa: ANN401 - an async callable
+    """One keep-alive connection per concurrent call, from an idle list; the body a debate's first round sends."""
+    host, port = base_url.split("//")[1].split("/")[0].split(":")
+    messages = [{"role": "user", "content": "Question 7: a farmer has 7 hens and buys 17 * 23 more. " * 4}]
+    body = json.dumps({"model": MODEL, "messages": messages, "temperature": 0.7, "max_tokens": 512}).encode()
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def call() -> str:
+        connection = idle.pop() if idle else await asyncio.open_connection(host, int(port))
+        reader, writer = connection
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        completion = json.loads(await reader.readexactly(length))
+        idle.append(connection)
+        return completion["choices"][0]["message"]["content"]
+
+    return call
+
+
+async def floor(base_url: str | None, debates: int, concurrency: int, latency: float) -> dict[str, Any]:
+    """C debates at a time; each is 3 rounds of 3 concurrent calls, as the scenario's, with nothing else."""
+    if base_url is not None:
+        call = await bare_http(base_url)
+    else:
+
+        async def call() -> str:
+            await asyncio.sleep(latency)
+            return "#### 391"
+
+    pending = iter(range(debates))
+    answers = 0
+
+    async def worker() -> None:
+        nonlocal answers
+        for _ in pending:
+            for _round in range(ROUNDS):
+                texts = await asyncio.gather(*(call() for _ in range(AGENTS)))
+                answers += len(texts)
+
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, debates))))
+    wall, cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    ideal = math.ceil(debates / concurrency) * ROUNDS * latency
+    return {
+        "label": "floor (bare asyncio)",
+        "debates": debates,
+        "concurrency": concurrency,
+        "calls": answers,
+        "wall_s": wall,
+        "run_wall_s": wall,
+        "ideal_s": ideal,
+        "efficiency": ideal / wall,
+        "cpu_s": cpu,
+        "cpu_ms_per_call": 1000 * cpu / answers,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def floor_in_subprocess(**params: Any) -> dict[str, Any]:
+    completed = subprocess.run(
+        [sys.executable, __file__, "--floor-child", json.dumps(params)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"floor {params} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("langgraph", "pydantic", "openai", "aiohttp", "httpx", "httpx2"):
+        with contextlib.suppress(PackageNotFoundError):
+            found[package] = version(package)
+    return found
+
+
+def print_row(row: dict[str, Any]) -> None:
+    server = row.get("server_efficiency")
+    print(
+        f"{row['label'][:44]:<44} {row['debates']:>6} {row['concurrency']:>5} {row['wall_s']:>7.2f} "
+        f"{row['ideal_s']:>6.2f} {row['efficiency']:>6.3f} {'' if server is None else f'{server:.3f}':>7} "
+        f"{row['cpu_ms_per_call']:>8.3f} {row['peak_rss_mb']:>7.0f}",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--latency-ms", type=float, default=200.0, help="server latency per call (200)")
+    parser.add_argument("--concurrency", type=int, default=500, help="debate run --concurrency (500)")
+    parser.add_argument("--debates", type=int, nargs="+", default=[500], help="debates per run (500)")
+    parser.add_argument(
+        "--backend", choices=["http", "sleep"], default="http", help="OpenAI-compatible server, or scripted"
+    )
+    parser.add_argument(
+        "--params",
+        nargs="+",
+        default=[""],
+        metavar="QUERY",
+        help="one row per query string added to the openai:// URI, e.g. 'transport=lean' ('' = defaults)",
+    )
+    parser.add_argument("--startup-debates", type=int, default=1, help="debates of the start-up run (1)")
+    parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare-asyncio floor")
+    parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--floor-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    latency = args.latency_ms / 1000
+
+    if args.floor_child:
+        print(json.dumps(asyncio.run(floor(**json.loads(args.floor_child)))))
+        return 0
+
+    server = None
+    port = base_url = None
+    if args.backend == "http":
+        ports: Any = multiprocessing.Queue()
+        server = multiprocessing.Process(target=serve, args=(latency, ports), daemon=True)
+        server.start()
+        port = ports.get(timeout=30)
+        base_url = f"http://127.0.0.1:{port}/v1"
+    rows: list[dict[str, Any]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-run-cli-") as directory:
+            workdir = Path(directory)
+            write_dataset(workdir / "questions.jsonl", max(args.debates))
+            help_s = help_wall_s()
+            print(
+                f"latency {args.latency_ms:.0f} ms, {ROUNDS} rounds x {AGENTS} agents, {os.cpu_count()} CPUs "
+                f"(affinity {sorted(os.sched_getaffinity(0))}), {versions()}"
+            )
+            print(f"debate run --help: {help_s:.2f} s (best of 3)")
+            print(
+                f"{'configuration':<44} {'debates':>6} {'C':>5} {'wall s':>7} {'ideal':>6} {'eff.':>6} "
+                f"{'server':>7} {'CPU ms':>8} {'RSS MB':>7}"
+            )
+            print(f"{'':<44} {'':>6} {'':>5} {'':>7} {'':>6} {'':>6} {'eff.':>7} {'/call':>8} {'':>7}")
+            configurations = (
+                [(f"sleep:{args.latency_ms:g}", f"scripted, {args.latency_ms:g} ms")]
+                if args.backend == "sleep"
+                else [
+                    (
+                        f"openai://127.0.0.1:{port}/v1?model={MODEL}" + (f"&{query}" if query else ""),
+                        query or "defaults",
+                    )
+                    for query in args.params
+                ]
+            )
+            for backend, label in configurations:
+                startup = debate_run(backend, args.startup_debates, args.concurrency, workdir, port=port)
+                print(
+                    f"{label}: start-up run ({args.startup_debates} debate) wall {startup['wall_s']:.2f} s, "
+                    f"CPU {startup['cpu_s']:.2f} s, RSS {startup['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
+                for debates in args.debates:
+                    row = cli_row(
+                        label, backend, debates=debates, concurrency=args.concurrency, latency=latency,
+                        startup=startup, startup_debates=args.startup_debates, workdir=workdir, port=port,
+                    )  # fmt: skip
+                    row["help_wall_s"] = help_s
+                    rows.append(row)
+                    print_row(row)
+            if args.floor:
+                for debates in args.debates:
+                    row = floor_in_subprocess(
+                        base_url=base_url, debates=debates, concurrency=args.concurrency, latency=latency
+                    )
+                    rows.append(row)
+                    print_row(row)
+    finally:
+        if server is not None:
+            server.terminate()
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            config = {name: value for name, value in vars(args).items() if name != "floor_child"}
+            json.dump({"config": config, "versions": versions(), "results": rows}, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
