@@ -326,6 +326,16 @@ async def test_a_full_pool_of_connections_is_used_at_once_without_waiting():
     assert elapsed < 2.0  # two waves of 0.1 s, with room for a slow machine; serialised it would take 20 s
 
 
+async def test_without_max_concurrency_every_request_reaches_the_server_at_once():
+    # no client-side cap by default: a batching server sees all that the run sends (hosted APIs answer 429)
+    # (each answer takes 2 s, ample time for all 200 to be sent and counted before the first returns)
+    with FakeOpenAIServer(delay_s=2.0) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model", retry=None)
+        await backend.generate([ask(f"question {i}") for i in range(200)])
+        await backend.aclose()
+    assert server.max_in_flight == 200 and server.completions == 200
+
+
 async def test_connections_the_server_closed_while_idle_are_not_reused():
     with FakeOpenAIServer(idle_timeout_s=0.2) as server:
         backend = OpenAIBackend(server.base_url, model="fake-model", retry=None)  # any error would surface
