@@ -184,19 +184,28 @@ class OpenAIClients:
     httpcore walks its whole pool on each request and each response, so one
     client with 1,000 connections spends milliseconds of CPU per request on
     bookkeeping. Pools of ``CONNECTIONS_PER_CLIENT`` keep that walk short.
-    Each request goes to the client with the fewest in flight, so as long as
-    at most ``max_connections`` requests run at once, none waits for a
-    connection.
+    Each request goes to the client with the fewest in flight, and a new
+    client is made (up to ``max_connections`` connections in all) only when
+    every pool is full, so as long as at most ``max_connections`` requests run
+    at once none waits for a connection, and a run with few in flight builds
+    few clients.
     """
 
     def __init__(self, new_client: Callable[[int], openai.AsyncOpenAI], max_connections: int) -> None:
-        count = math.ceil(max_connections / CONNECTIONS_PER_CLIENT)
-        self.clients = [new_client(math.ceil(max_connections / count)) for _ in range(count)]
-        self.in_flight = [0] * count
+        self.max_clients = math.ceil(max_connections / CONNECTIONS_PER_CLIENT)
+        self.pool_size = math.ceil(max_connections / self.max_clients)
+        self.new_client = new_client
+        self.clients: list[openai.AsyncOpenAI] = []
+        self.in_flight: list[int] = []
 
     @contextmanager
     def lease(self) -> Iterator[openai.AsyncOpenAI]:
-        index = self.in_flight.index(min(self.in_flight))
+        fewest = min(self.in_flight, default=self.pool_size)
+        if fewest >= self.pool_size and len(self.clients) < self.max_clients:
+            self.clients.append(self.new_client(self.pool_size))
+            self.in_flight.append(0)
+            fewest = 0
+        index = self.in_flight.index(fewest)
         self.in_flight[index] += 1
         try:
             yield self.clients[index]
