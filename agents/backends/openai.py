@@ -3,12 +3,12 @@
 Two layers:
 
 - ``OpenAIEndpoint`` is one server: one request per call, no retries, one
-  shared HTTP connection pool sized to the concurrency cap. It only turns the
+  shared HTTP connection pool (sized to the concurrency cap, if any). It only turns the
   server's answer (or failure) into a ``ChatResponse`` or a typed error:
   ``TransientBackendError`` when trying again may help, ``RequestRejectedError``
   when it cannot.
 - ``OpenAIBackend`` is what users construct: endpoints for one model, each
-  behind a concurrency cap, load balanced when there are several, under one
+  behind a concurrency cap if one is given, load balanced when there are several, under one
   retry policy. Each of those behaviours is a wrapper from this package, so
   they can be tested, tuned or reused (around vLLM or transformers backends)
   on their own.
@@ -494,14 +494,16 @@ class OpenAIBackend:
             for url in urls
         ]
         self.name = name or f"openai:{','.join(endpoint.base_url for endpoint in self.endpoints)}"
-        capped: list[Backend] = [
+        endpoints: list[Backend] = [
             ConcurrencyLimitedBackend(endpoint, max_concurrency) if max_concurrency else endpoint
             for endpoint in self.endpoints
         ]
         self.balancer = (
-            LoadBalancedBackend(capped, down_for_s=down_for_s, name=self.name) if len(capped) > 1 else None
+            LoadBalancedBackend(endpoints, down_for_s=down_for_s, name=self.name)
+            if len(endpoints) > 1
+            else None
         )
-        inner = self.balancer or capped[0]
+        inner = self.balancer or endpoints[0]
         self.retrying = RetryingBackend(inner, retry, name=self.name) if retry is not None else None
         self._pipeline: Backend = self.retrying or inner
 
