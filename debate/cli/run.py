@@ -38,6 +38,8 @@ examples:
       --backend openai://h1:8000/v1 --backend strong=openai://h2:8000/v1   # agents with backend="strong"
   debate run --config run.toml --shard 0/4 --out runs/part0     # machine 0 of 4, then: debate merge
   debate run --config run.toml --retry-failed                   # redo only the failed debates
+  debate run --config run.toml --ray --workers 2                # two worker processes on this machine
+  debate run --config run.toml --ray auto --workers 16          # on a Ray cluster (see docs/running.md)
 
 exit status:
   0    every debate of the run is done and none failed (debates that finished without
@@ -86,6 +88,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--shard-by",
         choices=["hash", "index"],
         help="split by hash of item id (default) or position modulo N",
+    )
+
+    ray = parser.add_argument_group("more than one process: Ray (pip install 'debate-graph[ray]')")
+    ray.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run the debates on Ray workers: no ADDRESS starts a Ray runtime on this machine; "
+        "'auto' or 'ray://HOST:PORT' joins a running cluster. This process still writes RUN_DIR alone",
+    )
+    ray.add_argument(
+        "--workers", type=int, metavar="N", help="Ray worker processes, one CPU each (default 1)"
+    )
+    ray.add_argument(
+        "--worker-gpus",
+        type=float,
+        metavar="G",
+        help="GPUs Ray reserves for each worker, for vllm: backends that run inside it (default 0)",
     )
 
     files = parser.add_argument_group("data files")
@@ -204,6 +225,9 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imp
         "prices": args.prices,
         "progress": args.progress,
         "log_every_s": args.log_every_s,
+        "ray": args.ray,
+        "workers": args.workers,
+        "worker_gpus": args.worker_gpus,
     }
     return load_run_config(args.config, overrides)
 

@@ -11,8 +11,8 @@ import sys
 import time
 from typing import Literal, TextIO
 
-from debate.runner.run_dir import ResultIndex
-from debate.transcript import DebateResult, Outcome
+from debate.runner.run_dir import FinishedDebate, ResultIndex
+from debate.transcript import Outcome
 
 ProgressMode = Literal["auto", "bar", "log", "off"]
 
@@ -104,15 +104,15 @@ class Progress:
 
     # -- events ------------------------------------------------------------------------
 
-    def update(self, result: DebateResult) -> None:
+    def update(self, finished: FinishedDebate) -> None:
         self.done += 1
         self.session_debates += 1
-        self.session_tokens += result.transcript.usage.total_tokens
-        self.failed += int(result.outcome is Outcome.FAILED)
-        self.no_answer += int(result.outcome is Outcome.NO_ANSWER)
-        if result.gold is not None:
+        self.session_tokens += finished.tokens
+        self.failed += int(finished.outcome is Outcome.FAILED)
+        self.no_answer += int(finished.outcome is Outcome.NO_ANSWER)
+        if finished.has_gold:
             self.with_gold += 1
-            self.correct += int(result.correct is True)
+            self.correct += int(finished.correct)
         if self._bar is not None:
             accuracy = f"acc={self.accuracy:.3f} " if self.accuracy is not None else ""
             no_answer = f" no_answer={self.no_answer}" if self.no_answer else ""

@@ -37,6 +37,39 @@ class RunDirBusy(RuntimeError):
     """Another process is writing to the same run directory."""
 
 
+@dataclass(frozen=True, slots=True)
+class FinishedDebate:
+    """A finished debate as the run directory needs it: its line for ``results.jsonl`` and what progress counts.
+
+    Serialized once, where the debate ran; a Ray worker sends this back to the
+    driver (the run directory's only writer), which never parses the line again.
+    """
+
+    debate_id: str
+    line: str
+    outcome: Outcome
+    reason: str | None
+    tokens: int
+    has_gold: bool
+    correct: bool
+
+    @classmethod
+    def of(cls, result: DebateResult) -> FinishedDebate:
+        return cls(
+            debate_id=result.debate_id,
+            line=result.to_json_line(),
+            outcome=result.outcome,
+            reason=result.reason,
+            tokens=result.transcript.usage.total_tokens,
+            has_gold=result.gold is not None,
+            correct=result.correct is True,
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is Outcome.FAILED
+
+
 @dataclass
 class ResultIndex:
     """What ``results.jsonl`` already holds, read in one streaming pass (ids and counters, no transcripts)."""
@@ -250,9 +283,9 @@ class ResultWriter:
         self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in __exit__
         return self
 
-    def append(self, result: DebateResult) -> None:
+    def append(self, finished: FinishedDebate) -> None:
         assert self._handle is not None, "use ResultWriter as a context manager"
-        self._handle.write(result.to_json_line())
+        self._handle.write(finished.line)
         self._handle.flush()
         self.written += 1
         if time.monotonic() - self._last_sync >= self.fsync_every_s:

@@ -22,19 +22,25 @@ the number of agents requests at once; per-backend limits live in the backends.
 Killing the process at any moment loses at most the debates in flight: the
 same call resumes. With ``checkpoints`` on, those debates resume from their
 last LangGraph step instead of from scratch.
+
+Where the debates run is the one thing that varies: in this process (the
+default), or, with ``ray``, in ``workers`` Ray worker processes that stream
+their results back to this one (``debate.runner.ray_workers``). Either way
+this process alone reads the items and writes the run directory, so resume
+and exactly-once results work the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence, Sized
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from langgraph.graph.state import CompiledStateGraph
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationInfo, field_validator
 
 from debate.agents.backends import Backend, resolve_backend
 from debate.checkpoint import sqlite_checkpointer
@@ -46,7 +52,7 @@ from debate.messages import Message
 from debate.run import arun_debate, debate_id_for
 from debate.runner.manifest import DatasetRecord, RunManifest, build_manifest, continue_manifest
 from debate.runner.progress import Progress, ProgressMode
-from debate.runner.run_dir import ResultWriter, RunDir
+from debate.runner.run_dir import FinishedDebate, ResultWriter, RunDir
 from debate.runner.run_summary import RunDirSummary, summarize_run_dir
 from debate.runner.seeding import with_seed
 from debate.scenario import Scenario
@@ -70,6 +76,10 @@ class RunOptions(BaseModel):
     - ``max_failures``: stop starting debates once this many failed in this invocation
       (a dead server should not burn through the whole dataset).
     - ``prices``: model -> (USD per 1M prompt tokens, USD per 1M completion tokens).
+    - ``ray``: run the debates on Ray workers: ``"local"`` starts a Ray runtime on this
+      machine, ``"auto"`` or ``"ray://HOST:PORT"`` joins a running cluster.
+    - ``workers``: Ray worker processes (one CPU each), each with ``concurrency`` debates in flight.
+    - ``worker_gpus``: GPUs Ray reserves for each worker (for ``vllm:`` backends, which run in the worker).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -82,10 +92,43 @@ class RunOptions(BaseModel):
     progress: ProgressMode = "auto"
     log_every_s: float = Field(default=30.0, gt=0)
     fsync_every_s: float = Field(default=1.0, ge=0)
+    ray: str | None = Field(default=None, min_length=1)
+    workers: int = Field(default=1, ge=1)
+    worker_gpus: float = Field(default=0.0, ge=0)
+
+    @field_validator("ray")
+    @classmethod
+    def _ray_runs_without_checkpoints(cls, ray: str | None, info: ValidationInfo) -> str | None:
+        if ray is not None and info.data.get("checkpoints"):
+            raise ValueError(
+                "checkpoints are not available with ray: workers on other machines cannot share "
+                "checkpoints.sqlite; leave out checkpoints (--checkpoints) or ray (--ray)"
+            )
+        return ray
+
+    @field_validator("workers", "worker_gpus")
+    @classmethod
+    def _workers_are_ray_workers(cls, value: float, info: ValidationInfo) -> float:
+        default = cls.model_fields[str(info.field_name)].default
+        if value != default and info.data.get("ray") is None:
+            raise ValueError(f"{info.field_name} are Ray workers' settings; give ray (--ray [ADDRESS]) too")
+        return value
 
 
 class RunDirMismatch(ValueError):
     """The run directory holds a different run (another scenario, data, shard or seed)."""
+
+
+class Debates(Protocol):
+    """Where a run's debates happen: this process (``InProcessDebates``) or Ray workers (``RayDebates``).
+
+    ``run`` debates the pending items and hands each finished one to ``run.record``;
+    it stops taking items once ``run.too_many_failures()``.
+    """
+
+    async def run(self, run: DatasetRun, pending: Iterator[tuple[Item, str]]) -> None: ...
+
+    async def aclose(self) -> None: ...
 
 
 async def arun_dataset(
@@ -108,15 +151,23 @@ async def arun_dataset(
     rest). ``dataset`` describes the items for the manifest (and gives the
     total for progress); ``retry_failed`` runs failed debates again; ``force``
     starts over when ``out`` holds a different run (its files are moved aside,
-    not deleted). Raises ``RunDirMismatch`` when ``out`` holds a different run.
+    not deleted). ``scenario_spec`` (a registered name or ``.py`` path) is how
+    Ray workers load the scenario; without it they receive the object.
+    Raises ``RunDirMismatch`` when ``out`` holds a different run.
     """
     options = options or RunOptions()
     if dataset is None:
         dataset = DatasetRecord(source="<python>", items=len(items) if isinstance(items, Sized) else None)
-    resolved, owned = _resolve(backends)
+    # backends are resolved and the graph compiled (or the workers started) before the run directory is
+    # touched, so that a missing backend fails first
+    debates: Debates
+    if options.ray is None:
+        debates = InProcessDebates(scenario, backends, options)
+    else:
+        from debate.runner.ray_workers import RayDebates
+
+        debates = await RayDebates.start(scenario, backends, options, scenario_spec=scenario_spec)
     try:
-        # compiled once for every debate; a missing backend fails here, before the run directory is touched
-        graph = compile_debate(with_seed(scenario, options.seed), resolved)
         run_dir = RunDir(out)
         run_dir.lock()
         try:
@@ -133,18 +184,15 @@ async def arun_dataset(
                 retry_failed=retry_failed,
             )
             notes = _open_run_dir(run_dir, manifest, force=force)
-            run = _DatasetRun(scenario, run_dir, options, dataset, retry_failed=retry_failed)
+            run = DatasetRun(scenario, run_dir, options, dataset, retry_failed=retry_failed)
             for note in notes:
                 run.progress.log(note)
             with relaxed_gc():
-                return await run.run(items, graph)
+                return await run.run(items, debates)
         finally:
             run_dir.unlock()
     finally:
-        for backend in owned:
-            close = getattr(backend, "aclose", None)
-            if close is not None:
-                await close()
+        await debates.aclose()
 
 
 def run_dataset(scenario: Scenario, items: Iterable[Item], out: str | Path, **kwargs: Any) -> RunDirSummary:
@@ -178,8 +226,11 @@ def _open_run_dir(run_dir: RunDir, manifest: RunManifest, *, force: bool) -> lis
     return notes
 
 
-class _DatasetRun:
-    """One invocation's state: the compiled graph, the results writer, progress and counters."""
+class DatasetRun:
+    """One invocation's bookkeeping: which items are pending, the results writer, progress and counters.
+
+    It is the run directory's only writer, wherever the debates run.
+    """
 
     def __init__(
         self,
@@ -218,19 +269,20 @@ class _DatasetRun:
         self.session_failures = 0
         self.repeated_ids = 0
         self.read_every_item = False
-        self.graph: CompiledStateGraph | None = None
-        self.saver: Any = None
         self.writer: ResultWriter | None = None
 
-    async def run(self, items: Iterable[Item], graph: CompiledStateGraph) -> RunDirSummary:
+    async def run(self, items: Iterable[Item], debates: Debates) -> RunDirSummary:
         try:
-            async with self._checkpointer() as saver:
-                self.saver = saver
-                self.graph = graph if saver is None else graph.copy(update={"checkpointer": saver})
-                with self.run_dir.writer(self.options.fsync_every_s) as self.writer:
-                    await self._run_items(items)
+            with self.run_dir.writer(self.options.fsync_every_s) as self.writer:
+                await debates.run(self, self.pending(items))
         finally:
             self.progress.close()
+        if self.repeated_ids:
+            self.progress.log(
+                f"skipped {self.repeated_ids} items whose id and question repeat an earlier item"
+            )
+        if self.read_gold.unread is not None and self.dataset.unread_gold is None:  # not reported up front
+            self.progress.log(self.read_gold.unread.describe())
         summary = summarize_run_dir(
             self.run_dir,
             prices=self.options.prices,
@@ -244,42 +296,37 @@ class _DatasetRun:
             self.run_dir.remove_checkpoints()  # nothing in flight any more
         return summary
 
-    @asynccontextmanager
-    async def _checkpointer(self) -> AsyncIterator[Any]:
-        if not self.options.checkpoints:
-            yield None
-            return
-        async with sqlite_checkpointer(self.run_dir.checkpoints) as saver:
-            # no fsync per commit (the file is in WAL mode): a killed process loses nothing, a power cut
-            # at most the last steps, which those debates redo; saves about a sixth of the checkpoint cost
-            await saver.conn.execute("PRAGMA synchronous=NORMAL")
-            yield saver
-
-    async def _run_items(self, items: Iterable[Item]) -> None:
-        slots = asyncio.Semaphore(self.options.concurrency)
+    def pending(self, items: Iterable[Item]) -> Iterator[tuple[Item, str]]:
+        """Items (gold read) with their debate ids, less those done and those repeating an earlier item; streams."""
         seen: set[str] = set()
-        async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
-            for item in map(self.read_gold, items):
-                debate_id = debate_id_for(self.scenario, item.question, item.id)
-                if debate_id in seen:
-                    self.repeated_ids += 1
-                    continue
-                seen.add(debate_id)
-                if debate_id in self.done:
-                    continue
-                await slots.acquire()  # read the next item only when a debate slot is free
-                if self._too_many_failures():
-                    slots.release()
-                    break
-                group.create_task(self._debate_and_record(item, debate_id, slots))
-            else:
-                self.read_every_item = True
-        if self.repeated_ids:
-            self.progress.log(
-                f"skipped {self.repeated_ids} items whose id and question repeat an earlier item"
-            )
-        if self.read_gold.unread is not None and self.dataset.unread_gold is None:  # not reported up front
-            self.progress.log(self.read_gold.unread.describe())
+        for item in map(self.read_gold, items):
+            debate_id = debate_id_for(self.scenario, item.question, item.id)
+            if debate_id in seen:
+                self.repeated_ids += 1
+                continue
+            seen.add(debate_id)
+            if debate_id not in self.done:
+                yield item, debate_id
+        self.read_every_item = True
+
+    def record(self, finished: FinishedDebate) -> None:
+        """Append a finished debate to ``results.jsonl`` and count it."""
+        assert self.writer is not None
+        self.writer.append(finished)
+        self.progress.update(finished)
+        if finished.failed:
+            self.session_failures += 1
+            if self.session_failures <= FAILURES_LOGGED:
+                self.progress.log(f"{finished.debate_id} failed: {finished.reason}")
+            if self.session_failures == FAILURES_LOGGED:
+                self.progress.log("further failures are counted, not logged; results.jsonl has them all")
+
+    def too_many_failures(self) -> bool:
+        limit = self.options.max_failures
+        if limit is None or self.session_failures < limit:
+            return False
+        self.progress.log(f"stopping: {limit} debates failed (max_failures); rerun to continue")
+        return True
 
     def _expected_debates(self) -> int | None:
         """Items in the dataset, less those repeating an earlier item (known once every item was read)."""
@@ -287,35 +334,17 @@ class _DatasetRun:
             return None
         return self.dataset.items - (self.repeated_ids if self.read_every_item else 0)
 
-    def _too_many_failures(self) -> bool:
-        limit = self.options.max_failures
-        if limit is None or self.session_failures < limit:
-            return False
-        self.progress.log(f"stopping: {limit} debates failed (max_failures); rerun to continue")
-        return True
 
-    async def _debate_and_record(self, item: Item, debate_id: str, slots: asyncio.Semaphore) -> None:
-        try:
-            result, ran_to_the_end = await self._debate(item, debate_id)
-            assert self.writer is not None
-            self.writer.append(result)
-            self.progress.update(result)
-            if result.failed:
-                self.session_failures += 1
-                if self.session_failures <= FAILURES_LOGGED:
-                    self.progress.log(f"{debate_id} failed: {result.reason}")
-                if self.session_failures == FAILURES_LOGGED:
-                    self.progress.log("further failures are counted, not logged; results.jsonl has them all")
-            if self.saver is not None and ran_to_the_end:
-                # its line is written, so the checkpoint is dead weight; a debate that raised keeps
-                # its checkpoint, and --retry-failed resumes it after the last finished step
-                await self.saver.adelete_thread(debate_id)
-        finally:
-            slots.release()
+class ItemDebater:
+    """Debates one item on a compiled graph; a debate that raises becomes a failed result, and the run goes on."""
 
-    async def _debate(self, item: Item, debate_id: str) -> tuple[DebateResult, bool]:
+    def __init__(self, scenario: Scenario, graph: CompiledStateGraph, saver: Any = None) -> None:
+        self.scenario = scenario
+        self.graph = graph if saver is None else graph.copy(update={"checkpointer": saver})
+        self.saver = saver
+
+    async def debate(self, item: Item, debate_id: str) -> tuple[DebateResult, bool]:
         """The debate's result, and whether its graph ran to the end (False when it raised)."""
-        assert self.graph is not None
         started = time.perf_counter()
         try:
             result = await arun_debate(
@@ -328,35 +357,114 @@ class _DatasetRun:
                 metadata={**item.metadata, "item_id": item.id},
             )
         except Exception as error:  # noqa: BLE001 - any failure is recorded, the run goes on
-            failed = DebateResult(
-                transcript=Transcript(
-                    debate_id=debate_id,
-                    scenario=self.scenario.name,
-                    question=item.question,
-                    context=item.context,
-                    messages=await self._partial_messages(debate_id),
-                ),
-                outcome=Outcome.FAILED,
+            return failed_result(
+                self.scenario,
+                item,
+                debate_id,
                 reason=f"{type(error).__name__}: {error}",
-                stop_reason="failed",
-                gold=item.gold,
+                messages=await self._partial_messages(debate_id),
                 wall_time_s=time.perf_counter() - started,
-                metadata={**item.metadata, "item_id": item.id},
-            )
-            return failed, False
+            ), False
         return result, True
 
     async def _partial_messages(self, debate_id: str) -> list[Message]:
         """What a failed debate said before it failed (known only with checkpoints), so its tokens count."""
-        if self.saver is None or self.graph is None:
+        if self.saver is None:
             return []
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": debate_id}})
         return list(snapshot.values.get("messages") or [])
 
 
-def _resolve(backends: Backends) -> tuple[dict[str, Backend], list[Backend]]:
-    """Backends by name, and those built here from URIs (this run closes them; objects passed in are the caller's)."""
+def failed_result(
+    scenario: Scenario,
+    item: Item,
+    debate_id: str,
+    *,
+    reason: str,
+    messages: Sequence[Message] = (),
+    wall_time_s: float = 0.0,
+) -> DebateResult:
+    """The result line of a debate that did not finish (outcome ``failed``, which ``--retry-failed`` reruns)."""
+    return DebateResult(
+        transcript=Transcript(
+            debate_id=debate_id,
+            scenario=scenario.name,
+            question=item.question,
+            context=item.context,
+            messages=list(messages),
+        ),
+        outcome=Outcome.FAILED,
+        reason=reason,
+        stop_reason="failed",
+        gold=item.gold,
+        wall_time_s=wall_time_s,
+        metadata={**item.metadata, "item_id": item.id},
+    )
+
+
+class InProcessDebates:
+    """Debates in this process: one compiled graph, at most ``concurrency`` debates in flight."""
+
+    def __init__(self, scenario: Scenario, backends: Backends, options: RunOptions) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.graph, self.owned = compile_for_run(scenario, backends, options.seed)
+
+    async def run(self, run: DatasetRun, pending: Iterator[tuple[Item, str]]) -> None:
+        async with self._checkpointer(run.run_dir) as saver:
+            debater = ItemDebater(self.scenario, self.graph, saver)
+            slots = asyncio.Semaphore(self.options.concurrency)
+            async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
+                for item, debate_id in pending:
+                    await slots.acquire()  # read the next item only when a debate slot is free
+                    if run.too_many_failures():
+                        slots.release()
+                        break
+                    group.create_task(self._debate_and_record(run, debater, item, debate_id, slots))
+
+    async def _debate_and_record(
+        self, run: DatasetRun, debater: ItemDebater, item: Item, debate_id: str, slots: asyncio.Semaphore
+    ) -> None:
+        try:
+            result, ran_to_the_end = await debater.debate(item, debate_id)
+            run.record(FinishedDebate.of(result))
+            if debater.saver is not None and ran_to_the_end:
+                # its line is written, so the checkpoint is dead weight; a debate that raised keeps
+                # its checkpoint, and --retry-failed resumes it after the last finished step
+                await debater.saver.adelete_thread(debate_id)
+        finally:
+            slots.release()
+
+    @asynccontextmanager
+    async def _checkpointer(self, run_dir: RunDir) -> AsyncIterator[Any]:
+        if not self.options.checkpoints:
+            yield None
+            return
+        async with sqlite_checkpointer(run_dir.checkpoints) as saver:
+            # no fsync per commit (the file is in WAL mode): a killed process loses nothing, a power cut
+            # at most the last steps, which those debates redo; saves about a sixth of the checkpoint cost
+            await saver.conn.execute("PRAGMA synchronous=NORMAL")
+            yield saver
+
+    async def aclose(self) -> None:
+        await close_backends(self.owned)
+
+
+def compile_for_run(
+    scenario: Scenario, backends: Backends, seed: int | None
+) -> tuple[CompiledStateGraph, list[Backend]]:
+    """The run's graph (compiled once for every debate), and the backends built here from URIs.
+
+    This run closes those (``close_backends``); backend objects passed in are the caller's.
+    """
     mapping = backends if isinstance(backends, Mapping) else {DEFAULT_BACKEND: backends}
     resolved = {name: resolve_backend(backend) for name, backend in mapping.items()}
     owned = [resolved[name] for name, backend in mapping.items() if isinstance(backend, str)]
-    return resolved, owned
+    return compile_debate(with_seed(scenario, seed), resolved), owned
+
+
+async def close_backends(backends: Iterable[Backend]) -> None:
+    for backend in backends:
+        close = getattr(backend, "aclose", None)
+        if close is not None:
+            await close()
