@@ -159,6 +159,7 @@ URI_PARAMS = {
     "dtype": text,
     "quantization": text,
     "enable_prefix_caching": boolean,
+    "distributed_executor_backend": text,
 }
 """Query parameters of ``vllm:`` URIs: the engine arguments that matter most for debates."""
 
