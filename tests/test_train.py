@@ -221,6 +221,40 @@ def test_cli_train_runs_the_method_and_saves_a_loadable_model(tiny_model_dir, ex
     assert changed(tiny_model_dir, out)
 
 
+@pytest.mark.slow
+def test_cli_train_in_two_cpu_processes_under_accelerate_saves_a_loadable_model(
+    tiny_model_dir, exports, tmp_path
+):
+    """--num-processes 2: `accelerate launch` runs two data-parallel processes (gloo on the CPU), one saves."""
+    from transformers import AutoModelForCausalLM
+
+    from debate.train import read_train_report
+
+    out = tmp_path / "model"
+    code = main([
+        "train", "--method", "sft", "--data", str(exports["sft"]), "--model", str(tiny_model_dir), "--out", str(out),
+        "--max-steps", "2", "--batch-size", "2", "--gradient-accumulation-steps", "1", "--device", "cpu",
+        "--set", "warmup_steps=0", "--set", "max_length=256", "--num-processes", "2",
+    ])  # fmt: skip
+
+    assert code == 0
+    report = read_train_report(out)
+    assert report.processes == 2 and report.steps == 2
+    assert changed(tiny_model_dir, out)
+    model = AutoModelForCausalLM.from_pretrained(out, local_files_only=True)
+    assert model.num_parameters() > 0
+
+
+def test_num_processes_reruns_the_command_under_accelerate_launch():
+    from debate.cli.train import accelerate_launch
+
+    argv = ["train", "--method", "sft", "--num-processes", "4", "--out", "m", "--num-processes=4"]
+    command = accelerate_launch(4, argv)
+    assert command[1:6] == ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "4"]
+    assert command[-7:] == ["-m", "debate", "train", "--method", "sft", "--out", "m"]
+    assert "--num-processes" not in " ".join(command)
+
+
 def test_cli_train_without_the_train_extra_says_what_to_install(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "trl", None)  # as if trl were not installed
     code = main(["train", "--method", "grpo", "--data", "d", "--model", "m", "--out", str(tmp_path)])

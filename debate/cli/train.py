@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -19,12 +20,17 @@ trained model (LoRA merged) into --out, loadable as --backend hf:OUT.
 Defaults come from DTE's code (see docs/training.md); a TOML file (--config) and the flags override them,
 and --set reaches every setting, e.g. --set lora.r=16 --set rewards.consensus=3 --set trl.optim=adamw_torch.
 Needs the [train] extra: pip install 'debate[train]'.
+
+--num-processes N trains data-parallel in N processes under `accelerate launch` (one per GPU; on CPU,
+gloo). `accelerate launch [its flags] -m debate train ...` works as well, for several machines or a
+config made with `accelerate config`.
 """
 
 EPILOG = """\
 examples:
   debate train --method grpo --data data/dte --model models/base --out models/dte-1
   debate train --method dpo --data data/dpo --model models/base --out models/dpo-1 --lora --max-steps 200
+  debate train --method sft --data data/sft --model models/base --out models/sft-1 --num-processes 8  # 8 GPUs
 """
 
 
@@ -49,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--lora", action="store_true", help="train a LoRA adapter (DTE: r=128, alpha=256)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="N",
+        help="train data-parallel in N processes under `accelerate launch` (GPUs, or CPU with gloo)",
+    )
     add_set_flag(parser)
     parser.set_defaults(func=run)
 
@@ -87,7 +99,40 @@ def parse_assignments(values: list[str] | None) -> dict[str, Any]:
     return result
 
 
+def accelerate_launch(num_processes: int, argv: list[str]) -> list[str]:
+    """The command that reruns ``debate ARGV`` (``--num-processes`` left out) in ``num_processes`` processes.
+
+    ``accelerate launch --multi_gpu`` starts them with torchrun; TRL's trainer then runs data-parallel over
+    NCCL on GPUs, or over gloo when it trains on the CPU (``--device cpu``, or no GPU).
+    """
+    passed: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--num-processes":
+            skip = True
+        elif not arg.startswith("--num-processes="):
+            passed.append(arg)
+    return [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(num_processes),
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "debate", *passed,
+    ]  # fmt: skip
+
+
+def launched_by_accelerate() -> bool:
+    """True in a process that a distributed launcher (accelerate, torchrun) started."""
+    return "LOCAL_RANK" in os.environ
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.num_processes is not None and args.num_processes < 1:
+        raise ValueError(f"--num-processes: must be at least 1, got {args.num_processes}")
+    if args.num_processes and args.num_processes > 1 and not launched_by_accelerate():
+        import subprocess
+
+        return subprocess.call(accelerate_launch(args.num_processes, list(args.argv)))
     from debate.config import merge_layers
     from debate.train import MissingTrainingExtra, load_train_settings, require_training_extra, train
 
@@ -113,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"debate train: error: {error}", file=sys.stderr)
         return 2
     report = train(settings)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # one report, from the main process
     loss = f"{report.train_loss:.4f}" if report.train_loss is not None else "n/a"
     print(
         f"trained {args.method} on {report.rows} rows: {report.steps} steps in {report.runtime_s:.0f} s, "

@@ -62,6 +62,8 @@ class TrainReport(BaseModel):
     steps: int
     train_loss: float | None
     runtime_s: float
+    processes: int = 1
+    """Data-parallel training processes (``accelerate launch``, ``--num-processes``)."""
     settings: dict[str, Any]
     log_history: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -191,11 +193,6 @@ def train_and_save(trainer: Any, settings: TrainSettings, rows: int) -> TrainRep
     output = trainer.train()
     runtime = time.perf_counter() - started
     out = Path(settings.out)
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    if hasattr(model, "merge_and_unload"):  # a peft model: save plain weights that every loader reads
-        model = model.merge_and_unload()
-    model.save_pretrained(out)
-    trainer.processing_class.save_pretrained(out)
     report = TrainReport(
         method=getattr(settings, "method", "unknown"),
         base_model=str(settings.model),
@@ -205,13 +202,22 @@ def train_and_save(trainer: Any, settings: TrainSettings, rows: int) -> TrainRep
         steps=trainer.state.global_step,
         train_loss=output.training_loss,
         runtime_s=runtime,
+        processes=trainer.accelerator.num_processes,
         settings=settings.model_dump(mode="json"),
         log_history=json.loads(json.dumps(trainer.state.log_history, default=str)),
     )
-    (out / REPORT_FILE).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    checkpoints = Path(trainer.args.output_dir)
-    if checkpoints.is_dir() and not any(checkpoints.iterdir()):
-        checkpoints.rmdir()  # save_strategy="no" leaves it empty
+    accelerator = trainer.accelerator
+    if accelerator.is_main_process:  # under `accelerate launch` every process trained the same model
+        model = accelerator.unwrap_model(trainer.model)
+        if hasattr(model, "merge_and_unload"):  # a peft model: save plain weights that every loader reads
+            model = model.merge_and_unload()
+        model.save_pretrained(out)
+        trainer.processing_class.save_pretrained(out)
+        (out / REPORT_FILE).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        checkpoints = Path(trainer.args.output_dir)
+        if checkpoints.is_dir() and not any(checkpoints.iterdir()):
+            checkpoints.rmdir()  # save_strategy="no" leaves it empty
+    accelerator.wait_for_everyone()  # no process returns before the model is on disk
     return report
 
 
