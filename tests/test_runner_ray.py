@@ -146,6 +146,22 @@ def kill_all(pids):
 
 
 @pytest.mark.slow
+def test_workers_asking_for_gpus_this_machine_lacks_are_refused(tmp_path, capsys):
+    pytest.importorskip("ray")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    argv = ["run", "gsm8k_rcr", "--data", "gsm8k", "--limit", "2", "--out", str(tmp_path / "run")]
+    assert main([*argv, "--backend", "scripted:#### 18", "--ray", "--worker-gpus", "1"]) == 2
+    assert (
+        "worker_gpus: each worker asks for 1 GPUs, and this machine's Ray runtime has 0"
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_loses_nothing_and_records_nothing_twice(tmp_path, server):
     pytest.importorskip("ray")
     prepare(tmp_path)
@@ -203,3 +219,47 @@ def test_the_driver_killed_mid_run_resumes_with_the_same_command(tmp_path, serve
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["complete"] and summary["debates"] == ITEMS
     assert summary["debates_this_session"] == ITEMS - len(written)
+
+
+FLAKY_SCENARIO = """
+from debate import Debater, Scenario, ScriptedBackend, register_scheme
+
+scenario = Scenario(name="ray-flaky", agents=[Debater(n) for n in "ab"], rounds=1, stop="fixed")
+
+
+def flaky(rest):
+    failing = tuple(f"-q{number}-" for number in rest.split(",") if number)
+    return ScriptedBackend(default="#### 7", fail_if=lambda request: any(m in request.debate_id for m in failing))
+
+
+register_scheme("flaky", flaky)
+"""
+
+
+@pytest.mark.slow
+def test_retry_failed_and_max_failures_work_as_without_ray(tmp_path):
+    """A scheme registered by the scenario file reaches the workers; failed debates rerun with --retry-failed."""
+    pytest.importorskip("ray")
+    (tmp_path / "flaky.py").write_text(FLAKY_SCENARIO)
+    rows = [{"id": f"q{i}", "question": f"Question {i}?", "answer": "7"} for i in range(40)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def debate_run(backend, *extra):
+        argv = [
+            sys.executable, "-m", "debate", "run", str(tmp_path / "flaky.py"), "--data", str(tmp_path / "data.jsonl"),
+            "--id-field", "id", "--out", str(tmp_path / "run"), "--backend", backend, "--ray", "--workers", "2",
+            "--concurrency", "4", "--progress", "off", *extra,
+        ]  # fmt: skip
+        return subprocess.run(argv, capture_output=True, text=True, timeout=180)
+
+    first = debate_run("flaky:3,17,29")
+    assert first.returncode == 1, first.stderr
+    assert "3 debates failed; rerun with --retry-failed" in first.stderr
+    assert len(debate_ids(tmp_path / "run")) == 40
+
+    retried = debate_run("flaky:", "--retry-failed")
+    assert retried.returncode == 0, retried.stderr
+    ids = debate_ids(tmp_path / "run")
+    assert len(ids) == len(set(ids)) == 40
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["failed"] == 0 and summary["debates_this_session"] == 3 and summary["accuracy"] == 1.0

@@ -273,6 +273,14 @@ class RayDebates:
         assert options.ray is not None
         ray = import_ray()
         owns_ray = connect(ray, options.ray, options.workers)
+        gpus = ray.cluster_resources().get("GPU", 0)
+        if options.worker_gpus > gpus and options.ray == "local":
+            if owns_ray:
+                ray.shutdown()
+            raise ValueError(
+                f"worker_gpus: each worker asks for {options.worker_gpus:g} GPUs, and this machine's Ray "
+                f"runtime has {gpus:g}; leave out --worker-gpus, or join a cluster with GPUs (--ray auto)"
+            )
         worker_class = ray.remote(DebateWorker).options(
             num_cpus=1,
             num_gpus=options.worker_gpus,
@@ -323,7 +331,7 @@ class RayDebates:
                     run.progress.log(f"ray: worker {number} did not come back; going on without it")
                     return
                 continue
-            dispatch.done(chunk, lost=False)
+            dispatch.done(chunk, lost=bool(chunk.items))  # a stream that ended short: the rest runs again
 
     @staticmethod
     def _to_send(chunk: _Chunk) -> Iterator[Pending]:
