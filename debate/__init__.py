@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "ChatMessage": "debate.agents.backends",
     "ChatRequest": "debate.agents.backends",
     "ChatResponse": "debate.agents.backends",
+    "Completion": "debate.agents.backends",
     "ScriptedBackend": "debate.agents.backends",
     "OpenAIBackend": "debate.agents.backends.openai",
     "VLLMBackend": "debate.agents.backends.vllm",
@@ -44,11 +45,14 @@ _EXPORTS: dict[str, str] = {
     "sqlite_checkpointer": "debate.checkpoint",
     "Dynamics": "debate.dynamics",
     "compute_dynamics": "debate.dynamics",
+    "LogprobSummary": "debate.logprobs",
+    "TokenLogprob": "debate.logprobs",
     "DebateState": "debate.graph",
     "compile_debate": "debate.graph",
     "Message": "debate.messages",
     "MessageKind": "debate.messages",
     "Role": "debate.messages",
+    "Sample": "debate.messages",
     "SamplingParams": "debate.messages",
     "Usage": "debate.messages",
     "relaxed_gc": "debate.gc_tuning",
@@ -92,6 +96,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
         ChatMessage,
         ChatRequest,
         ChatResponse,
+        Completion,
         ScriptedBackend,
         register_scheme,
         resolve_backend,
@@ -106,7 +111,8 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real names
     from debate.dynamics import Dynamics, compute_dynamics
     from debate.gc_tuning import relaxed_gc
     from debate.graph import DebateState, compile_debate
-    from debate.messages import Message, MessageKind, Role, SamplingParams, Usage
+    from debate.logprobs import LogprobSummary, TokenLogprob
+    from debate.messages import Message, MessageKind, Role, Sample, SamplingParams, Usage
     from debate.protocols import protocol_names, register_protocol
     from debate.run import arun_debate, debate_id_for, run_debate
     from debate.runner import RunOptions, arun_dataset, run_dataset

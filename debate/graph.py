@@ -18,11 +18,19 @@ from typing import Annotated, Any, TypedDict
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from debate.agents.backends import Backend, ChatMessage, ChatRequest, generate_one, resolve_backend
+from debate.agents.backends import (
+    Backend,
+    ChatMessage,
+    ChatRequest,
+    Completion,
+    generate_one,
+    resolve_backend,
+)
 from debate.agents.prompting import context_block, load_templates, render
 from debate.agents.roles import Agent
 from debate.answers import safe_parse
-from debate.messages import Message, MessageKind, Role, message_id
+from debate.logprobs import summarize_logprobs
+from debate.messages import Message, MessageKind, Role, Sample, SamplingParams, message_id
 from debate.scenario import Scenario
 
 DEFAULT_BACKEND = "default"
@@ -156,7 +164,9 @@ class DebateRuntime:
             round=round_,
         )
         response = await generate_one(self.backend_for(agent), request)
-        parsed = safe_parse(self.parser, response.text) if parse_answer else None
+        first, *_ = samples = [
+            self.sample(completion, sampling, parse_answer) for completion in response.completions()
+        ]
         return Message(
             id=message_id(state["debate_id"], round_, agent.name, kind),
             debate_id=state["debate_id"],
@@ -164,16 +174,35 @@ class DebateRuntime:
             author=agent.name,
             role=agent.role,
             kind=kind,
-            text=response.text,
-            answer=parsed.answer if parsed else None,
-            parse_error=parsed.reason if parsed else None,
-            confidence=parsed.confidence if parsed else None,
+            text=first.text,
+            answer=first.answer,
+            parse_error=first.parse_error,
+            confidence=first.confidence,
             visible_to=list(visible_to),
             responds_to=list(responds_to),
             model=response.model or agent.model or "",
             sampling=sampling,
             usage=response.usage,
             latency_s=response.latency_s,
+            logprobs=first.logprobs,
+            samples=samples if len(samples) > 1 else [],
+        )
+
+    def sample(self, completion: Completion, sampling: SamplingParams, parse_answer: bool) -> Sample:
+        """One completion parsed, with its log-probabilities summarised around the parsed answer."""
+        parsed = safe_parse(self.parser, completion.text) if parse_answer else None
+        answer = parsed.answer if parsed else None
+        return Sample(
+            text=completion.text,
+            answer=answer,
+            parse_error=parsed.reason if parsed else None,
+            confidence=parsed.confidence if parsed else None,
+            logprobs=summarize_logprobs(
+                completion.logprobs,
+                text=completion.text,
+                answer=answer,
+                keep_tokens=sampling.top_logprobs > 0,
+            ),
         )
 
 

@@ -9,8 +9,18 @@ parameters, what it cost) to be analysed on its own, long after the run.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from debate.logprobs import LogprobSummary
 
 
 class Role(StrEnum):
@@ -38,6 +48,13 @@ class SamplingParams(BaseModel):
 
     They are recorded on every message so that a transcript says exactly how
     each text was produced; backends map them to their own names.
+
+    ``n`` asks for that many completions of each request: the message is the
+    first, and every one is kept in ``Message.samples``. ``logprobs`` asks for
+    token log-probabilities (summarised on ``Message.logprobs``);
+    ``top_logprobs`` (0-20, OpenAI's limit) also asks for that many
+    alternatives per token, which yields an entropy estimate and keeps every
+    token on the message.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,6 +66,23 @@ class SamplingParams(BaseModel):
     stop: tuple[str, ...] = ()
     n: int = Field(default=1, ge=1)
     logprobs: bool = False
+    top_logprobs: int = Field(default=0, ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _alternatives_need_logprobs(self) -> SamplingParams:
+        if self.top_logprobs and not self.logprobs:
+            raise ValueError(
+                f"top_logprobs: {self.top_logprobs} alternatives per token need logprobs=True as well"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unused_alternatives(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out at 0, so scenario fingerprints (and the debate ids made from them) stay what they were.
+        fields = handler(self)
+        if not fields.get("top_logprobs"):
+            fields.pop("top_logprobs", None)
+        return fields
 
 
 class Usage(BaseModel):
@@ -70,6 +104,18 @@ class Usage(BaseModel):
         )
 
 
+class Sample(BaseModel):
+    """One of the ``n`` completions of a call with ``SamplingParams.n > 1``, parsed like the message itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    answer: str | None = None
+    parse_error: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    logprobs: LogprobSummary | None = None
+
+
 class Message(BaseModel):
     """One contribution to a debate: an argument, critique, refinement or verdict.
 
@@ -77,7 +123,10 @@ class Message(BaseModel):
     ``parse_error`` then says why, and the message counts as an abstention).
     ``visible_to`` lists the agents that will see this message in later steps,
     as decided by the topology; ``responds_to`` lists the ids of the messages
-    that were in the author's prompt.
+    that were in the author's prompt. ``logprobs`` summarises the text's
+    token log-probabilities when the sampling asked for them (and the backend
+    returned them); ``samples`` holds all ``n`` completions, this text first,
+    when the sampling asked for more than one (peers see only the first).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -100,6 +149,15 @@ class Message(BaseModel):
     latency_s: float = 0.0
     decision: str | None = None
     """For verdicts: ``"stop"`` or ``"continue"`` when the judge steers the debate."""
+    logprobs: LogprobSummary | None = None
+    samples: list[Sample] = Field(default_factory=list)
+
+    @property
+    def sample_agreement(self) -> float | None:
+        """The share of ``samples`` whose answer is this message's answer: self-consistency as confidence."""
+        if not self.samples or self.answer is None:
+            return None
+        return sum(sample.answer == self.answer for sample in self.samples) / len(self.samples)
 
 
 def message_id(debate_id: str, round: int, author: str, kind: MessageKind) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -25,8 +27,39 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
 
-Answer = Callable[[list[dict[str, Any]]], str]
-"""Chat messages (as sent by the client) -> the assistant's reply."""
+Answer = Callable[[list[dict[str, Any]]], str | list[str]]
+"""Chat messages (as sent by the client) -> the assistant's reply (or one per choice, repeated as needed, for n > 1)."""
+
+TokenLogprobs = Callable[[str], float]
+"""A token -> its log-probability, for answers to requests that ask for ``logprobs``."""
+
+
+def digits_are_sure(token: str) -> float:
+    """Digits are written with probability 0.9, every other token with 0.5."""
+    return math.log(0.9) if token.strip().isdigit() else math.log(0.5)
+
+
+def tokens_of(text: str) -> list[str]:
+    """The fake tokenizer: each word with the whitespace before it, so the tokens spell the text exactly."""
+    return re.findall(r"\s*\S+|\s+$", text)
+
+
+def openai_logprobs(text: str, token_logprob: TokenLogprobs, top: int) -> dict[str, Any]:
+    """``choices[i].logprobs`` in OpenAI's format: each token, and ``top`` alternatives (the token first)."""
+
+    def entry(token: str, logprob: float) -> dict[str, Any]:
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
+
+    content = []
+    for token in tokens_of(text):
+        logprob = token_logprob(token)
+        alternatives = [entry(token, logprob)]
+        rest = 1 - math.exp(logprob)  # spread over the alternatives, halving each time
+        for rank in range(1, top):
+            alternatives.append(entry(f"<alt{rank}>", math.log(rest / 2**rank)))
+        content.append({**entry(token, logprob), "top_logprobs": alternatives[:top]})
+    return {"content": content, "refusal": None}
+
 
 MAX_DELAY_S = 10.0
 
@@ -90,6 +123,9 @@ class FakeOpenAIServer:
     generator. ``api_key``, when set, is required as the bearer token (401
     otherwise). Error bodies quote the Authorization header they received,
     as some real proxies do, so tests can check the client redacts it.
+    Requests that ask for ``logprobs`` get them in OpenAI's format, each
+    token's from ``token_logprob``. ``require_max_completion_tokens`` refuses
+    ``max_tokens`` with OpenAI's 400 for its newer models.
     """
 
     def __init__(
@@ -109,8 +145,12 @@ class FakeOpenAIServer:
         seed: int = 0,
         api_key: str | None = None,
         idle_timeout_s: float = 30.0,
+        token_logprob: TokenLogprobs = digits_are_sure,
+        require_max_completion_tokens: bool = False,
     ) -> None:
         self.answer = answer
+        self.token_logprob = token_logprob
+        self.require_max_completion_tokens = require_max_completion_tokens
         self.model = model
         self.delay_s = min(delay_s, MAX_DELAY_S)
         self.fault_rate = fault_rate
@@ -265,21 +305,36 @@ class FakeOpenAIServer:
         if fault is not None:
             self.faults[fault.label] += 1
             return await self._misbehave(fault, writer)
-        text = self.answer(body["messages"])
+        if self.require_max_completion_tokens and "max_tokens" in body:
+            message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+            await self._write(writer, 400, _error(message))
+            return True
+        answered = self.answer(body["messages"])
+        n = body.get("n", 1)
+        texts = (
+            [answered] * n if isinstance(answered, str) else [answered[i % len(answered)] for i in range(n)]
+        )
         prompt_tokens = sum(len(str(message["content"]).split()) for message in body["messages"])
-        completion_tokens = len(text.split()) * body.get("n", 1)
+        completion_tokens = sum(len(text.split()) for text in texts)
         self.completions += 1
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
+        choices = []
+        for index, text in enumerate(texts):
+            choice: dict[str, Any] = {
+                "index": index,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+            if body.get("logprobs"):
+                choice["logprobs"] = openai_logprobs(text, self.token_logprob, body.get("top_logprobs", 0))
+            choices.append(choice)
         completion = {
             "id": f"chatcmpl-{self.completions}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", self.model),
-            "choices": [
-                {"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                for index in range(body.get("n", 1))
-            ],
+            "choices": choices,
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import secrets
 import time
 import traceback
@@ -113,6 +114,62 @@ async def test_default_sampling_sends_no_optional_fields_and_the_model_is_discov
     await backend.generate([request])
     assert server.chat_bodies[-1]["model"] == "agent-chosen-model"  # an agent's model wins
     await backend.aclose()
+
+
+async def test_token_logprobs_come_back_in_our_format(server):
+    backend = OpenAIBackend(server.base_url, model="fake-model")
+
+    [plain, alternatives] = await backend.generate(
+        [ask("Hi", logprobs=True), ask("Hi", logprobs=True, top_logprobs=2)]
+    )
+
+    assert sorted(body.get("top_logprobs", 0) for body in server.chat_bodies) == [0, 2]
+    assert [token.token for token in plain.logprobs] == ["You", " said:", " Hi"]  # the fake server's words
+    assert [token.logprob for token in plain.logprobs] == [pytest.approx(math.log(0.5))] * 3
+    assert plain.logprobs[0].top_logprobs == []
+    assert alternatives.logprobs[0].top_logprobs == [
+        ("You", pytest.approx(math.log(0.5))),
+        ("<alt1>", pytest.approx(math.log(0.25))),
+    ]
+    [without] = await backend.generate([ask("Hi")])
+    assert without.logprobs is None and "logprobs" not in server.chat_bodies[-1]
+    await backend.aclose()
+
+
+async def test_n_choices_all_come_back_as_samples(transport):
+    with FakeOpenAIServer(lambda messages: ["#### 4", "#### 5", "#### 4"]) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model")
+
+        [three] = await backend.generate([ask(n=3, logprobs=True)])
+        [one] = await backend.generate([ask()])
+        await backend.aclose()
+
+    assert [sample.text for sample in three.samples] == ["#### 4", "#### 5", "#### 4"]
+    assert three.text == "#### 4" and three.logprobs == three.samples[0].logprobs
+    assert [token.logprob for token in three.samples[1].logprobs] == pytest.approx(
+        [math.log(0.5), math.log(0.9)]
+    )
+    assert three.usage.completion_tokens == 6
+    assert one.samples == [] and one.completions()[0].text == "#### 4"
+
+
+async def test_max_completion_tokens_is_sent_where_the_server_wants_it(transport):
+    with FakeOpenAIServer(require_max_completion_tokens=True) as server:
+        backend = OpenAIBackend(server.base_url, model="o-series", retry=None)
+
+        [first] = await backend.generate([ask(max_tokens=33)])  # refused with max_tokens, sent again
+        await backend.generate([ask(max_tokens=34)])
+        await backend.aclose()
+
+    assert first.text.startswith("You said:")
+    assert ["max_tokens" in body for body in server.chat_bodies] == [True, False, False]
+    assert [body.get("max_completion_tokens") for body in server.chat_bodies] == [None, 33, 34]
+    assert OpenAIBackend("https://api.openai.com/v1").endpoints[0].max_tokens_field == "max_completion_tokens"
+    assert OpenAIBackend("http://localhost:8000/v1").endpoints[0].max_tokens_field == "max_tokens"
+    chosen = resolve_backend("openai://h1:8000/v1?max_tokens_field=max_completion_tokens")
+    assert chosen.endpoints[0].max_tokens_field == "max_completion_tokens"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="max_tokens_field 'tokens' is not one of"):
+        resolve_backend("openai://h1:8000/v1?max_tokens_field=tokens")
 
 
 async def test_usage_is_summed_over_many_concurrent_requests(server):

@@ -103,7 +103,9 @@ async def test_batches_never_exceed_max_batch_size(tiny_model_dir, monkeypatch):
     assert spy.batch_sizes == [2, 2, 1]
 
 
-async def test_prompts_of_similar_length_share_a_batch_and_answers_keep_request_order(tiny_model_dir, monkeypatch):
+async def test_prompts_of_similar_length_share_a_batch_and_answers_keep_request_order(
+    tiny_model_dir, monkeypatch
+):
     small = TransformersBackend(tiny_model_dir, device="cpu", max_batch_size=2)
     spy = GenerateSpy(small, monkeypatch)
     long_question = "Explain, step by step and with care, " * 8 + "what 2 + 2 is?"
@@ -167,9 +169,74 @@ async def test_a_prompt_longer_than_the_context_is_refused_with_the_numbers(back
         await backend.generate([too_long])
 
 
-async def test_several_completions_per_request_are_refused(backend):
-    with pytest.raises(BackendError, match="n=2"):
-        await backend.generate([ask("?", SamplingParams(n=2))])
+async def test_n_samples_are_n_seeded_rows_and_all_come_back(backend):
+    three = SamplingParams(temperature=1.0, max_tokens=12, seed=5, n=3)
+
+    [response] = await backend.generate([ask("What is 12 * 7?", three)])
+
+    one_each = [
+        (await backend.generate([ask("What is 12 * 7?", three.model_copy(update={"n": 1, "seed": 5 + i}))]))[
+            0
+        ]
+        for i in range(3)
+    ]
+    assert [sample.text for sample in response.samples] == [alone.text for alone in one_each]  # seeds 5, 6, 7
+    assert response.text == response.samples[0].text
+    assert len({sample.text for sample in response.samples}) > 1
+    assert response.usage.completion_tokens == sum(alone.usage.completion_tokens for alone in one_each)
+    assert response.usage.prompt_tokens == one_each[0].usage.prompt_tokens  # the prompt counts once
+
+
+async def test_token_logprobs_are_the_models_own_distribution(backend, monkeypatch):
+    import torch
+
+    sampling = SamplingParams(temperature=1.0, max_tokens=10, seed=1, logprobs=True, top_logprobs=3)
+    request = ask("What is 3 + 4?", sampling)
+    outputs = []
+    real = backend.model.generate
+    monkeypatch.setattr(
+        backend.model, "generate", lambda **kwargs: outputs.append(real(**kwargs)) or outputs[-1]
+    )
+
+    [response] = await backend.generate([request])
+
+    tokens = response.logprobs
+    assert tokens is not None and len(tokens) == response.usage.completion_tokens
+    assert "".join(token.token for token in tokens).startswith(response.text)  # the pieces spell the text
+    # the same numbers from one plain forward pass over prompt + completion: raw logits, no temperature
+    prompt_ids = chat_token_ids(backend, request)
+    generated = outputs[0][0, len(prompt_ids) :].tolist()[: len(tokens)]
+    with torch.inference_mode():
+        logits = backend.model(input_ids=torch.tensor([prompt_ids + generated])).logits[
+            0, len(prompt_ids) - 1 : -1
+        ]
+    expected = torch.log_softmax(logits.float(), dim=-1)
+    for step, token in enumerate(tokens):
+        assert token.logprob == pytest.approx(float(expected[step, generated[step]]), abs=1e-4)
+        assert token.entropy == pytest.approx(float(torch.special.entr(expected[step].exp()).sum()), abs=1e-4)
+        assert [logprob for _, logprob in token.top_logprobs] == pytest.approx(
+            expected[step].topk(3).values.tolist(), abs=1e-4
+        )
+    monkeypatch.undo()
+    without = sampling.model_copy(update={"logprobs": False, "top_logprobs": 0})
+    [plain] = await backend.generate([ask("What is 3 + 4?", without)])
+    assert plain.logprobs is None and plain.text == response.text  # asking for logprobs changes nothing else
+
+
+def test_logprobs_reach_the_message_on_the_tiny_model(tiny_model_dir):
+    sampling = SamplingParams(temperature=0.0, max_tokens=8, logprobs=True)
+    scenario = Scenario(
+        name="tiny-logprobs", agents=[Debater("a", sampling=sampling)], rounds=1, stop="fixed"
+    )
+
+    result = run_debate(scenario, "What is 3 + 4?", backend=f"hf:{tiny_model_dir}?device=cpu")
+
+    [message] = result.transcript.messages
+    summary = message.logprobs
+    assert summary is not None and summary.tokens == message.usage.completion_tokens
+    assert summary.mean_logprob < 0 and summary.min_logprob <= summary.mean_logprob
+    assert summary.entropy_exact and summary.mean_entropy is not None and summary.mean_entropy > 0
+    assert summary.token_logprobs is None  # tokens are kept only when top_logprobs asks for alternatives
 
 
 def test_a_missing_model_directory_says_how_to_get_a_model(tmp_path):
@@ -284,7 +351,9 @@ def test_per_row_sampling_follows_each_rows_distribution_and_keeps_to_the_nucleu
             SamplingParams(temperature=0.8, top_p=top_p), list(range(rows)), 1, "cpu"
         ):
             scores = processor(None, scores)
-        assert bool((scores.max(dim=-1).values == 0).all()) and bool((torch.isfinite(scores).sum(-1) == 1).all())
+        assert bool((scores.max(dim=-1).values == 0).all()) and bool(
+            (torch.isfinite(scores).sum(-1) == 1).all()
+        )
         return torch.bincount(scores.argmax(dim=-1), minlength=vocabulary).double() / rows
 
     frequencies = draw(1.0)

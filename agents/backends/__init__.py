@@ -15,6 +15,7 @@ from debate.agents.backends.base import (
     ChatMessage,
     ChatRequest,
     ChatResponse,
+    Completion,
     generate_one,
 )
 from debate.agents.backends.scripted import ScriptedBackend
@@ -74,6 +75,7 @@ __all__ = [
     "ChatMessage",
     "ChatRequest",
     "ChatResponse",
+    "Completion",
     "ScriptedBackend",
     "generate_one",
     "register_scheme",

@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import logging
 import math
 import os
 import time
@@ -59,13 +60,14 @@ from debate.agents.backends import register_scheme
 from debate.agents.backends._loop_local import LoopLocal
 from debate.agents.backends._uri import parse_params, positive_float, positive_int, text
 from debate.agents.backends.balancing import LoadBalancedBackend
-from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse, Completion
 from debate.agents.backends.concurrency import ConcurrencyLimitedBackend
 from debate.agents.backends.openai_transport import HTTPConnectionPool, HTTPResponse
 from debate.agents.backends.per_request import PerRequestBackend
 from debate.agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 from pydantic import SecretStr
 
+from debate.logprobs import TokenLogprob
 from debate.messages import SamplingParams, Usage
 
 if TYPE_CHECKING:
@@ -73,10 +75,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
 NO_KEY = "EMPTY"
 """Sent when no key is configured: local servers ignore it, the client requires one."""
 
 DEFAULT_RETRY = RetryPolicy()
+
+MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
+"""Which field carries ``SamplingParams.max_tokens``: OpenAI's newer models take only ``max_completion_tokens``."""
+
+NEWER_FIELD_HOSTS = ("api.openai.com",)
+"""Hosts sent ``max_completion_tokens`` by default; other servers get ``max_tokens``, which every one of them reads."""
 
 Transport = Literal["openai", "lean"]
 """How requests travel: the ``openai`` package's client, or our own lean asyncio HTTP/1.1 client."""
@@ -110,12 +120,14 @@ class RequestRejectedError(BackendError):
         self.status = status
 
 
-def openai_sampling(sampling: SamplingParams) -> dict[str, Any]:
+def openai_sampling(
+    sampling: SamplingParams, max_tokens_field: MaxTokensField = "max_tokens"
+) -> dict[str, Any]:
     """Our sampling parameters as chat-completions fields (defaults left out, as servers differ on them)."""
     fields: dict[str, Any] = {
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
-        "max_tokens": sampling.max_tokens,
+        max_tokens_field: sampling.max_tokens,
     }
     if sampling.n != 1:
         fields["n"] = sampling.n
@@ -125,7 +137,40 @@ def openai_sampling(sampling: SamplingParams) -> dict[str, Any]:
         fields["stop"] = list(sampling.stop)
     if sampling.logprobs:
         fields["logprobs"] = True
+    if sampling.top_logprobs:
+        fields["top_logprobs"] = sampling.top_logprobs
     return fields
+
+
+def choice_logprobs(choice: Mapping[str, Any]) -> list[TokenLogprob] | None:
+    """A choice's ``logprobs.content`` (OpenAI's format, which vLLM and SGLang serve too) as our tokens."""
+    content = (choice.get("logprobs") or {}).get("content")
+    if content is None:
+        return None
+    return [
+        TokenLogprob(
+            token=entry["token"],
+            logprob=entry["logprob"],
+            top_logprobs=[(top["token"], top["logprob"]) for top in entry.get("top_logprobs") or ()],
+        )
+        for entry in content
+    ]
+
+
+def default_max_tokens_field(base_url: str) -> MaxTokensField:
+    return "max_completion_tokens" if urlsplit(base_url).hostname in NEWER_FIELD_HOSTS else "max_tokens"
+
+
+def max_tokens_field_name(value: str) -> MaxTokensField:
+    """``value`` checked against the fields that can carry ``max_tokens`` (for constructors and URIs alike)."""
+    if value not in get_args(MaxTokensField):
+        raise ValueError(f"max_tokens_field {value!r} is not one of {list(get_args(MaxTokensField))}")
+    return value  # type: ignore[return-value]
+
+
+def asks_for_max_completion_tokens(error: RequestRejectedError) -> bool:
+    """A 400 that says this model takes ``max_completion_tokens`` (OpenAI's wording for its newer models)."""
+    return error.status == 400 and "max_completion_tokens" in str(error)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -228,7 +273,11 @@ class OpenAIEndpoint(PerRequestBackend):
     The openai client's own retries are off: failures surface
     at once, typed, for ``RetryingBackend`` to handle and count.
     ``transport`` picks the HTTP client (see the module docstring); both
-    send the same requests and raise the same errors.
+    send the same requests and raise the same errors. ``max_tokens_field``
+    names the field that carries ``SamplingParams.max_tokens``; by default
+    ``max_completion_tokens`` for api.openai.com and ``max_tokens`` elsewhere,
+    and an endpoint whose server refuses ``max_tokens`` naming
+    ``max_completion_tokens`` switches to it and sends the request again.
     """
 
     def __init__(
@@ -240,6 +289,7 @@ class OpenAIEndpoint(PerRequestBackend):
         max_connections: int | None = None,
         timeout_s: float = 300.0,
         transport: Transport | None = None,
+        max_tokens_field: MaxTokensField | None = None,
         name: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -252,7 +302,11 @@ class OpenAIEndpoint(PerRequestBackend):
         self.max_connections = max_connections
         self.timeout_s = timeout_s
         self.transport = transport_name(transport or DEFAULT_TRANSPORT)
+        self.max_tokens_field = max_tokens_field_name(
+            max_tokens_field or default_max_tokens_field(self.base_url)
+        )
         self.name = name or self.base_url
+        self._warned_no_logprobs = False
         self._api_key = read_api_key(key_env)
         self._clients: LoopLocal[OpenAIClients | HTTPConnectionPool] = LoopLocal(self._new_clients)
         self._model_lookup = LoopLocal(asyncio.Lock)
@@ -306,33 +360,56 @@ class OpenAIEndpoint(PerRequestBackend):
 
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
         model = request.model or self.model or await self.served_model()
-        body = {
-            "model": model,
-            "messages": request.chat(),
-            **openai_sampling(request.sampling),
-        }
         started = time.perf_counter()
-        completion = await self._chat_completion(body)
+        try:
+            completion = await self._chat_completion(self._body(request, model))
+        except RequestRejectedError as error:
+            if self.max_tokens_field != "max_tokens" or not asks_for_max_completion_tokens(error):
+                raise
+            logger.info("%s: the server takes max_completion_tokens, not max_tokens; switching", self.name)
+            self.max_tokens_field = "max_completion_tokens"
+            started = time.perf_counter()
+            completion = await self._chat_completion(self._body(request, model))
         latency = time.perf_counter() - started
         try:
-            text_ = completion["choices"][0]["message"]["content"] or ""
+            choices = sorted(completion["choices"], key=lambda choice: choice.get("index", 0))
+            completions = [self._completion(choice, request) for choice in choices]
             usage = completion.get("usage") or {}
             prompt_tokens, completion_tokens = (
                 usage.get("prompt_tokens") or 0,
                 usage.get("completion_tokens") or 0,
             )
-            if not isinstance(text_, str):
-                raise TypeError(f"content is a {type(text_).__name__}, not text")
-        except (AttributeError, IndexError, KeyError, TypeError) as error:
+            response = ChatResponse.of_completions(
+                completions,
+                model=completion.get("model") or model,
+                usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+                latency_s=latency,
+            )
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as error:
             raise TransientBackendError(
                 f"{self.name}: malformed completion ({error!r})", kind="malformed"
             ) from None
-        return ChatResponse(
-            text=text_,
-            model=completion.get("model") or model,
-            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
-            latency_s=latency,
-        )
+        return response
+
+    def _body(self, request: ChatRequest, model: str) -> dict[str, Any]:
+        return {
+            "model": model,
+            "messages": request.chat(),
+            **openai_sampling(request.sampling, self.max_tokens_field),
+        }
+
+    def _completion(self, choice: Mapping[str, Any], request: ChatRequest) -> Completion:
+        text_ = choice["message"]["content"] or ""
+        if not isinstance(text_, str):
+            raise TypeError(f"content is a {type(text_).__name__}, not text")
+        logprobs = choice_logprobs(choice) if request.sampling.logprobs else None
+        if request.sampling.logprobs and logprobs is None and not self._warned_no_logprobs:
+            self._warned_no_logprobs = True
+            logger.warning(
+                "%s: logprobs were asked for but the server returned none; messages will have no logprobs",
+                self.name,
+            )
+        return Completion(text=text_, logprobs=logprobs)
 
     async def list_models(self) -> list[str]:
         """The model names the server serves (``GET /models``)."""
@@ -453,10 +530,10 @@ class OpenAIBackend:
     ``retry`` (``None``: never); 400/401/404 and the like fail at once with a
     ``RequestRejectedError`` naming the status.
 
-    ``ChatResponse.text`` is the first choice's text: with ``SamplingParams.n
-    > 1`` the server samples n choices (all counted in usage) but the
-    one-text-per-request protocol returns one. ``latency_s`` is the successful
-    attempt's. ``transport="lean"`` swaps the ``openai`` client for our own
+    ``ChatResponse.text`` is the first choice's text; with ``SamplingParams.n
+    > 1`` every choice is in ``ChatResponse.samples`` (all counted in usage),
+    and with ``SamplingParams.logprobs`` each carries its tokens'
+    log-probabilities. ``latency_s`` is the successful attempt's. ``transport="lean"`` swaps the ``openai`` client for our own
     lean HTTP/1.1 client (same requests, same errors, far less CPU per request).
     """
 
@@ -471,6 +548,7 @@ class OpenAIBackend:
         retry: RetryPolicy | None = DEFAULT_RETRY,
         down_for_s: float = 5.0,
         transport: Transport | None = None,
+        max_tokens_field: MaxTokensField | None = None,
         name: str | None = None,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
@@ -490,6 +568,7 @@ class OpenAIBackend:
                 max_connections=max_concurrency,
                 timeout_s=timeout_s,
                 transport=transport,
+                max_tokens_field=max_tokens_field,
             )
             for url in urls
         ]
@@ -548,10 +627,11 @@ URI_PARAMS = {
     "timeout_s": positive_float,
     "max_attempts": positive_int,
     "transport": transport_name,
+    "max_tokens_field": max_tokens_field_name,
 }
 """Query parameters of ``openai://`` URIs; ``max_attempts`` sets the retry policy's (1: no retries)."""
 
-URI_SHAPE = "SCHEME://HOST[:PORT][/PATH][,HOST[:PORT][/PATH]...][?model=NAME&key_env=VAR&max_concurrency=K&timeout_s=S&max_attempts=N&transport=openai|lean]"
+URI_SHAPE = "SCHEME://HOST[:PORT][/PATH][,HOST[:PORT][/PATH]...][?model=NAME&key_env=VAR&max_concurrency=K&timeout_s=S&max_attempts=N&transport=openai|lean&max_tokens_field=max_tokens|max_completion_tokens]"
 
 
 def parse_openai_uri(uri: str) -> dict[str, Any]:

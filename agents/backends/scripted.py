@@ -9,12 +9,14 @@ latency and failures, which is how resume and fault handling are tested.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse, Completion
 
+from debate.logprobs import TokenLogprob
 from debate.messages import Usage
 
 Script = Callable[[ChatRequest], str] | Mapping[str, str | Sequence[str]]
@@ -31,6 +33,12 @@ class ScriptedBackend:
     ``latency_s`` delays each call (simulating a model server). ``failures``
     maps ``(agent, round)`` to how many calls for that pair fail before one
     succeeds; ``fail_if`` fails every request it returns True for.
+
+    With ``SamplingParams.n > 1`` the script is read n times (a function can
+    vary its answers; a mapping gives the same text n times). Requests that
+    ask for ``logprobs`` get one token per word (with the whitespace before
+    it), each with the log-probability ``token_logprob`` gives it (``None``:
+    no log-probabilities, as from a server that has none).
     """
 
     def __init__(
@@ -44,8 +52,10 @@ class ScriptedBackend:
         model: str = "scripted",
         name: str = "scripted",
         record: bool = True,
+        token_logprob: Callable[[str], float] | None = None,
     ) -> None:
         self.script = script if script is not None else {}
+        self.token_logprob = token_logprob
         self.default = default
         self.latency_s = latency_s
         self.model = model
@@ -74,16 +84,26 @@ class ScriptedBackend:
             raise BackendError(f"scripted failure for agent {request.agent!r} in round {request.round}")
         if self._fail_if is not None and self._fail_if(request):
             raise BackendError(f"scripted failure for agent {request.agent!r} in round {request.round}")
-        text = self._text_for(request)
+        texts = [self._text_for(request) for _ in range(request.sampling.n)]
         if self.record:
             self.completed.append(request)
         prompt_words = sum(len(message.content.split()) for message in request.messages)
-        return ChatResponse(
-            text=text,
+        return ChatResponse.of_completions(
+            [Completion(text=text, logprobs=self._logprobs(request, text)) for text in texts],
             model=request.model or self.model,
-            usage=Usage(prompt_tokens=prompt_words, completion_tokens=len(text.split())),
+            usage=Usage(
+                prompt_tokens=prompt_words, completion_tokens=sum(len(text.split()) for text in texts)
+            ),
             latency_s=time.perf_counter() - started,
         )
+
+    def _logprobs(self, request: ChatRequest, text: str) -> list[TokenLogprob] | None:
+        if not request.sampling.logprobs or self.token_logprob is None:
+            return None
+        return [
+            TokenLogprob(token=token, logprob=self.token_logprob(token))
+            for token in re.findall(r"\s*\S+", text)
+        ]
 
     def _text_for(self, request: ChatRequest) -> str:
         if callable(self.script):

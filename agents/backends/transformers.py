@@ -17,6 +17,13 @@ Sampling: each request draws from its own random generator, seeded from
 therefore gives the same text whatever else shares its batch, the semantics
 of vLLM's and OpenAI's per-request seeds.
 
+Samples and log-probabilities: ``SamplingParams.n > 1`` becomes n rows of
+the batch, seeded ``seed, seed + 1, ...`` (or at random). With
+``SamplingParams.logprobs`` each token comes with its log-probability under
+the model's own distribution (before temperature and top-p, as OpenAI
+reports them), the exact entropy of that distribution, and the
+``top_logprobs`` most likely alternatives.
+
 Generation runs in a worker thread, one batch at a time per model, so the
 event loop keeps serving other debates (and other backends) meanwhile.
 """
@@ -34,9 +41,10 @@ from typing import TYPE_CHECKING, Any
 
 from debate.agents.backends import register_scheme
 from debate.agents.backends._uri import parse_target_uri, positive_float, positive_int, text
-from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse, Completion
 from debate.agents.backends.batching import BatchingBackend, prompt_chars
 
+from debate.logprobs import TokenLogprob, token_texts
 from debate.messages import SamplingParams, Usage
 
 if TYPE_CHECKING:
@@ -131,32 +139,39 @@ class TransformersBackend:
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
         started = time.perf_counter()
-        for index, request in enumerate(requests):
-            if request.sampling.n != 1:
-                raise BackendError(
-                    f"{self.name}: request {index} (agent {request.agent!r}) asks for n={request.sampling.n}; "
-                    "TransformersBackend returns one completion per request: send n requests with different seeds"
-                )
-        responses: list[ChatResponse | None] = [None] * len(requests)
-        for sampling, indices in group_by_sampling(requests).items():
-            indices.sort(key=lambda index: prompt_chars(requests[index]))  # similar lengths pad less
+        rows = [(index, row) for index, request in enumerate(requests) for row in sample_rows(request)]
+        generated: list[tuple[Completion, Usage] | None] = [None] * len(rows)
+        for sampling, indices in group_by_sampling([row for _, row in rows]).items():
+            indices.sort(key=lambda index: prompt_chars(rows[index][1]))  # similar lengths pad less
             for start in range(0, len(indices), self.max_batch_size):
                 chunk = indices[start : start + self.max_batch_size]
-                batch = [requests[index] for index in chunk]
+                batch = [rows[index][1] for index in chunk]
                 results = await asyncio.to_thread(self._generate_batch, batch, sampling)
-                latency = time.perf_counter() - started
-                for index, (text_, usage) in zip(chunk, results, strict=True):
-                    responses[index] = ChatResponse(
-                        text=text_, model=self.model_path, usage=usage, latency_s=latency
-                    )
-        assert all(response is not None for response in responses), "every request belongs to one chunk"
-        return responses  # type: ignore[return-value]
+                for index, result in zip(chunk, results, strict=True):
+                    generated[index] = result
+        latency = time.perf_counter() - started
+        per_request: list[list[tuple[Completion, Usage]]] = [[] for _ in requests]
+        for (index, _), result in zip(rows, generated, strict=True):
+            assert result is not None, "every row belongs to one chunk"
+            per_request[index].append(result)
+        return [
+            ChatResponse.of_completions(
+                [completion for completion, _ in samples],
+                model=self.model_path,
+                usage=Usage(
+                    prompt_tokens=samples[0][1].prompt_tokens,  # one prompt, however many samples
+                    completion_tokens=sum(usage.completion_tokens for _, usage in samples),
+                ),
+                latency_s=latency,
+            )
+            for samples in per_request
+        ]
 
     # -- in the worker thread ----------------------------------------------------------
 
     def _generate_batch(
         self, requests: Sequence[ChatRequest], sampling: SamplingParams
-    ) -> list[tuple[str, Usage]]:
+    ) -> list[tuple[Completion, Usage]]:
         """Run one left-padded ``model.generate`` for requests that share ``sampling``.
 
         Everything happens under the device lock, tokenizing included: a fast
@@ -172,7 +187,8 @@ class TransformersBackend:
             width = inputs["input_ids"].shape[1]
             finish = FinishTracker(self.tokenizer, width, len(requests), self.eos_token_ids, sampling.stop)
             max_new_tokens = self._room_for(requests, prompt_tokens, sampling.max_tokens)
-            processors = LogitsProcessorList()
+            recorder = LogprobRecorder(sampling.top_logprobs) if sampling.logprobs else None
+            processors = LogitsProcessorList([recorder] if recorder else [])  # first: it sees the raw logits
             if sampling.temperature > 0:
                 seeds = [request.sampling.seed for request in requests]
                 processors.extend(sampling_processors(sampling, seeds, max_new_tokens, self.device))
@@ -193,11 +209,19 @@ class TransformersBackend:
                 raise BackendError(
                     f"{self.name}: generation failed ({type(error).__name__}: {error})"
                 ) from error
+            if recorder is not None:
+                recorder.finish(output[:, width:])
             results = []
             for row, prompt_length in enumerate(prompt_tokens):
                 generated = output[row, width:].tolist()[: finish.length(row, output.shape[1] - width)]
                 text_ = cut_at_stop(self.tokenizer.decode(generated, skip_special_tokens=True), sampling.stop)
-                results.append((text_, Usage(prompt_tokens=prompt_length, completion_tokens=len(generated))))
+                logprobs = recorder.tokens(row, generated, self.tokenizer) if recorder else None
+                results.append(
+                    (
+                        Completion(text=text_, logprobs=logprobs),
+                        Usage(prompt_tokens=prompt_length, completion_tokens=len(generated)),
+                    )
+                )
             return results
 
     def _prompt_text(self, request: ChatRequest) -> str:
@@ -222,6 +246,23 @@ def end_of_turn_ids(model: Any, tokenizer: Any) -> list[int]:
     configured = model.generation_config.eos_token_id
     ids = configured if isinstance(configured, list) else [configured]
     return sorted({token for token in [*ids, tokenizer.eos_token_id] if token is not None})
+
+
+def sample_rows(request: ChatRequest) -> list[ChatRequest]:
+    """The request as ``n`` single-sample rows, seeded ``seed, seed + 1, ...`` when it has a seed."""
+    n, seed = request.sampling.n, request.sampling.seed
+    if n == 1:
+        return [request]
+    return [
+        request.model_copy(
+            update={
+                "sampling": request.sampling.model_copy(
+                    update={"n": 1, "seed": None if seed is None else seed + i}
+                )
+            }
+        )
+        for i in range(n)
+    ]
 
 
 def group_by_sampling(requests: Sequence[ChatRequest]) -> dict[SamplingParams, list[int]]:
@@ -263,7 +304,9 @@ class PerRowSampler:
             [
                 torch.rand(
                     steps,
-                    generator=torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63)),
+                    generator=torch.Generator().manual_seed(
+                        seed if seed is not None else secrets.randbits(63)
+                    ),
                     dtype=torch.float64,
                 )
                 for seed in seeds
@@ -297,6 +340,66 @@ def sampling_processors(
     return [*warpers, PerRowSampler(seeds, steps, device)]
 
 
+class LogprobRecorder:
+    """A logits processor that records each row's token log-probabilities while ``generate`` runs.
+
+    It comes first, so it sees the model's own scores, before temperature and
+    top-p. Keeping every step's full distribution would cost steps x rows x
+    vocabulary floats, so each step keeps only what the summary needs (the
+    entropy, the top alternatives) and the last distribution, from which the
+    next call (or ``finish``) reads the log-probability of the token chosen.
+    """
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+        self.chosen: list[torch.Tensor] = []
+        self.entropies: list[torch.Tensor] = []
+        self.alternatives: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._last: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        self._gather(input_ids[:, -1])
+        logprobs = torch.log_softmax(scores.float(), dim=-1)
+        self.entropies.append(torch.special.entr(logprobs.exp()).sum(dim=-1))
+        if self.top:
+            self.alternatives.append(logprobs.topk(self.top, dim=-1))
+        self._last = logprobs
+        return scores
+
+    def _gather(self, chosen: torch.Tensor) -> None:
+        if self._last is not None:
+            self.chosen.append(self._last.gather(1, chosen[:, None]).squeeze(1))
+            self._last = None
+
+    def finish(self, generated: torch.Tensor) -> None:
+        """Read the last step's chosen tokens (no processor call follows the last step)."""
+        self._gather(generated[:, -1])
+
+    def tokens(self, row: int, generated: list[int], tokenizer: Any) -> list[TokenLogprob]:
+        """Row ``row``'s tokens (the first ``len(generated)`` steps), each as the text it adds to the decoded text."""
+        texts = token_texts(tokenizer, generated)
+        return [
+            TokenLogprob(
+                token=texts[step],
+                logprob=float(self.chosen[step][row]),
+                entropy=float(self.entropies[step][row]),
+                top_logprobs=[
+                    (tokenizer.decode([token_id]), float(logprob))
+                    for logprob, token_id in zip(
+                        self.alternatives[step][0][row].tolist(),
+                        self.alternatives[step][1][row].tolist(),
+                        strict=True,
+                    )
+                ]
+                if self.top
+                else [],
+            )
+            for step in range(len(generated))
+        ]
+
+
 class FinishTracker:
     """A stopping criterion that ends rows at a stop string and remembers where every row finished.
 
@@ -323,7 +426,9 @@ class FinishTracker:
         steps = input_ids.shape[1] - self.prompt_width
         at_end_of_turn = torch.isin(input_ids[:, -1], self._eos).tolist()  # one check for the whole batch
         for row, finished in enumerate(self.finished_at):
-            if finished is None and (at_end_of_turn[row] or self._at_stop(input_ids[row, self.prompt_width :])):
+            if finished is None and (
+                at_end_of_turn[row] or self._at_stop(input_ids[row, self.prompt_width :])
+            ):
                 self.finished_at[row] = steps
         return torch.tensor([finished is not None for finished in self.finished_at], device=input_ids.device)
 

@@ -8,6 +8,12 @@ debate prompts share long prefixes (system prompt, question, earlier rounds)
 across agents and rounds. Prompts are rendered with the model's own chat
 template and passed as token ids, so no special token is added twice.
 
+With ``SamplingParams.n > 1`` every sample comes back in
+``ChatResponse.samples``; with ``SamplingParams.logprobs`` each carries its
+tokens' log-probabilities as vLLM reports them (the model's own
+distribution, before temperature and top-p, in vLLM's default
+``logprobs_mode``), with ``top_logprobs`` alternatives.
+
 ``vllm`` is imported only when a ``VLLMBackend`` is constructed: importing
 this module (which registers the ``vllm:`` URI scheme) costs nothing, and
 without vllm or a GPU construction fails with what to do instead.
@@ -26,9 +32,10 @@ from typing import Any
 
 from debate.agents.backends import register_scheme
 from debate.agents.backends._uri import boolean, fraction, parse_params, positive_int, text
-from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.base import BackendError, ChatRequest, ChatResponse, Completion
 from debate.agents.backends.per_request import PerRequestBackend
 
+from debate.logprobs import TokenLogprob, token_texts
 from debate.messages import SamplingParams, Usage
 
 SERVE_INSTEAD = (
@@ -46,8 +53,38 @@ def vllm_sampling(sampling: SamplingParams) -> dict[str, Any]:
         "seed": sampling.seed,
         "stop": list(sampling.stop) or None,
         "n": sampling.n,
-        "logprobs": 1 if sampling.logprobs else None,
+        # vLLM returns the chosen token's log-probability plus this many alternatives (0: none), as its server does
+        "logprobs": sampling.top_logprobs if sampling.logprobs else None,
     }
+
+
+def vllm_logprobs(output: Any, tokenizer: Any, top: int) -> list[TokenLogprob] | None:
+    """A ``CompletionOutput``'s ``logprobs`` (one ``{token id: Logprob}`` per position) as our tokens.
+
+    Each token's text is what it adds to the decoded text (``token_texts``), so
+    the pieces spell the completion; alternatives are vLLM's decoded tokens.
+    """
+    positions = getattr(output, "logprobs", None)
+    if positions is None:
+        return None
+    token_ids = list(output.token_ids)
+    texts = token_texts(tokenizer, token_ids)
+    tokens = []
+    for step, token_id in enumerate(token_ids[: len(positions)]):
+        candidates = positions[step]
+        ranked = sorted(candidates.items(), key=lambda item: item[1].rank or 0)
+        tokens.append(
+            TokenLogprob(
+                token=texts[step],
+                logprob=candidates[token_id].logprob,
+                top_logprobs=[
+                    (logprob.decoded_token or "", logprob.logprob)
+                    for _, logprob in ranked
+                    if logprob.rank is not None and logprob.rank <= top
+                ],
+            )
+        )
+    return tokens
 
 
 def import_vllm() -> ModuleType:
@@ -121,14 +158,25 @@ class VLLMBackend(PerRequestBackend):
         params = self._sampling_class(**vllm_sampling(request.sampling), **self._output_kind)
         final = None
         try:
-            async for output in self.engine.generate({"prompt_token_ids": prompt_ids}, params, uuid.uuid4().hex):
+            async for output in self.engine.generate(
+                {"prompt_token_ids": prompt_ids}, params, uuid.uuid4().hex
+            ):
                 final = output
         except Exception as error:
             raise BackendError(f"{self.name}: generation failed ({type(error).__name__}: {error})") from error
         if final is None or not final.outputs:
             raise BackendError(f"{self.name}: the engine finished the request without output")
-        return ChatResponse(
-            text=final.outputs[0].text,
+        top = request.sampling.top_logprobs
+        return ChatResponse.of_completions(
+            [
+                Completion(
+                    text=choice.text,
+                    logprobs=vllm_logprobs(choice, self._tokenizer, top)
+                    if request.sampling.logprobs
+                    else None,
+                )
+                for choice in sorted(final.outputs, key=lambda choice: getattr(choice, "index", 0))
+            ],
             model=self.model,
             usage=Usage(
                 prompt_tokens=len(prompt_ids),
@@ -140,8 +188,12 @@ class VLLMBackend(PerRequestBackend):
     async def _prompt_ids(self, request: ChatRequest) -> list[int]:
         if self._tokenizer is None:
             tokenizer = self.engine.get_tokenizer()
-            self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer  # a coroutine in older vLLMs
-        prompt = self._tokenizer.apply_chat_template(request.chat(), tokenize=False, add_generation_prompt=True)
+            self._tokenizer = (
+                await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
+            )  # a coroutine in older vLLMs
+        prompt = self._tokenizer.apply_chat_template(
+            request.chat(), tokenize=False, add_generation_prompt=True
+        )
         return list(self._tokenizer.encode(prompt, add_special_tokens=False))
 
     def shutdown(self) -> None:
