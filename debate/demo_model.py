@@ -33,18 +33,19 @@ import os
 import random
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
 from debate.arithmetic import Problem, flawed_solution, problems
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
 
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-TASK = "arithmetic-v1"
-"""What a demo model was taught; a directory built for another task is rebuilt, not reused."""
+TASK = "arithmetic-v2"
+"""What a demo model was taught, and by which recipe; a directory built otherwise is rebuilt, not reused."""
 
 Conversation = list[dict[str, str]]
 
@@ -69,22 +70,34 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 11 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 5 minutes on 2 CPU cores.
 
-    - ``problems``: solving turns (round 0), one per problem of the ``build`` split.
-    - ``debates``: synthetic debates whose later-round turns teach revision;
-      ``peer_error_rates[r]`` is the chance that a debater's round-``r`` solution has a mistake.
-    - ``epochs`` passes over all turns (about half solving, half revision), in
-      batches of ``batch_size``: the number of steps follows from the data, and
-      nothing stops training early. The model learns the task in a sudden
-      transition: 1.4 passes (2,409 steps) left it at 21% held-out accuracy,
-      2.0 passes (3,442 steps) at 97% (docs/testbed.md).
+    Training has two stages:
+
+    1. **Solving**: ``problems`` round-0 turns (one per problem of the
+       ``build`` split), ``epochs`` passes in batches of ``batch_size``; the
+       number of steps follows from the data, and nothing stops training
+       early. ``debates`` adds later-round turns of synthetic debates in which
+       scripted peers make one mistake with ``peer_error_rates[r]`` in round
+       ``r`` (0 by default: stage 2 teaches revision better).
+    2. **Revising its own answers**: the stage-1 model answers round 0 of
+       ``own_debates`` unseen problems as a debate would; where its answers
+       disagree, the round-1 prompts become revision turns answered with the
+       correct solution (``own_revision_conversations``). They are trained
+       together with as many solving turns again, one pass at
+       ``revision_learning_rate``. 0 skips the stage.
+
+    This model learns the task in a sudden transition, so the number of
+    stage-1 steps decides how good it is (docs/testbed.md): the defaults leave
+    it partly competent, which is where debate and DTE have room to help.
     """
 
-    problems: int = 14_000
-    debates: int = 3_000
+    problems: int = 35_200
+    debates: int = 0
     peer_error_rates: tuple[float, ...] = (0.5, 0.35, 0.25)
-    epochs: float = 2.0
+    epochs: float = 1.0
+    own_debates: int = 1_000
+    revision_learning_rate: float = 1e-3
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 30
@@ -109,12 +122,14 @@ class DemoConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.debates < 0:
-            raise ValueError(f"debates must be 0 or more, got {self.debates}")
+        for name in ("debates", "own_debates"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.hidden_size % self.heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of heads ({self.heads})")
-        if self.epochs <= 0:
-            raise ValueError(f"epochs must be > 0, got {self.epochs}")
+        for name in ("epochs", "learning_rate", "revision_learning_rate"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not self.peer_error_rates or not all(0.0 <= rate <= 1.0 for rate in self.peer_error_rates):
             raise ValueError(
                 f"peer_error_rates must be probabilities, one per round, got {self.peer_error_rates}"
@@ -129,6 +144,9 @@ class DemoBuild:
     parameters: int
     solving_turns: int
     revision_turns: int
+    """From synthetic debates (``DemoConfig.debates``)."""
+    own_revision_turns: int
+    """From debates on the model's own first answers (stage 2)."""
     steps: int
     seconds: float
     final_loss: float
@@ -194,6 +212,82 @@ def revision_conversations(
     ]
 
 
+def own_revision_conversations(
+    model: str | Path | Backend,
+    items: Sequence[Problem],
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    max_batch_size: int = 128,
+    progress: bool = False,
+) -> list[Conversation]:
+    """Later-round turns built on the model's own first answers, each answered with the correct solution.
+
+    ``model`` (a model directory, a backend URI or a backend) answers round 0 of ``arithmetic_rcr`` on every
+    problem (three debaters, sampled as hot as in a debate). Where its answers
+    disagree the debate goes on, and every round-1 prompt (its own real answer
+    and its peers') becomes a conversation whose answer is the correct
+    solution. Synthetic mistakes (``revision_conversations``) teach the
+    format; these are the mistakes the model will actually meet in a debate,
+    and learning to repair them is what makes its debates better than its
+    votes (docs/testbed.md).
+    """
+    from tqdm.auto import tqdm
+
+    from debate import compile_debate, relaxed_gc
+    from debate.agents.backends import resolve_backend
+    from debate.loading import load_scenario
+    from debate.run import arun_debate
+    from debate.runner.seeding import with_seed
+    from debate.train.evaluate import model_backend
+
+    scenario = with_seed(load_scenario("arithmetic_rcr").model_copy(update={"rounds": 2}), seed)
+    by_debate = {f"own-{index}": problem for index, problem in enumerate(items)}
+    backend = _FirstAnswersFrom(
+        resolve_backend(model_backend(model, device, max_batch_size)),
+        {key: problem.solution for key, problem in by_debate.items()},
+    )
+    graph = compile_debate(scenario, backend)
+
+    async def debate_all() -> None:
+        with tqdm(
+            total=len(by_debate), desc="its own first answers", unit="debate", disable=not progress
+        ) as bar:
+
+            async def one(key: str, problem: Problem) -> None:
+                await arun_debate(scenario, problem.question, graph=graph, debate_id=key)
+                bar.update()
+
+            await asyncio.gather(*(one(key, problem) for key, problem in by_debate.items()))
+
+    with relaxed_gc():
+        asyncio.run(debate_all())
+    return [
+        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
+        for request in backend.revisions
+    ]
+
+
+class _FirstAnswersFrom:
+    """Round 0 from the model; later rounds answered with the correct solution, their requests kept."""
+
+    name = "first-answers"
+
+    def __init__(self, model: Backend, solutions: dict[str, str]) -> None:
+        self.model = model
+        self.solutions = solutions
+        self.revisions: list[ChatRequest] = []
+
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
+        first = [request for request in requests if request.round == 0]
+        answered = iter(await self.model.generate(first) if first else [])
+        self.revisions.extend(request for request in requests if request.round > 0)
+        return [
+            next(answered) if request.round == 0 else ChatResponse(text=self.solutions[request.debate_id])
+            for request in requests
+        ]
+
+
 def build_demo_model(
     out_dir: str | Path | None = None,
     config: DemoConfig = DemoConfig(),  # noqa: B008 - frozen, so sharing the default is safe
@@ -207,17 +301,17 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    build_split = list(problems("build", limit=config.problems + config.debates))
-    solving = solving_conversations(build_split[: config.problems])
-    revision = revision_conversations(
-        build_split[config.problems :], config.peer_error_rates, seed=config.seed
-    )
+    build_split = list(problems("build", limit=config.problems + config.debates + config.own_debates))
+    solving_problems = build_split[: config.problems]
+    synthetic_problems = build_split[config.problems : config.problems + config.debates]
+    own_problems = build_split[config.problems + config.debates :]
+    solving = solving_conversations(solving_problems)
+    revision = revision_conversations(synthetic_problems, config.peer_error_rates, seed=config.seed)
     chat = Template(CHAT_TEMPLATE)
     sample = solving[:2000] + revision[:1000]
     tokenizer = train_tokenizer(
         (chat.render(messages=c) for c in sample), vocab_size=config.vocab_size, digits=True
     )
-    examples = _tokenize(tokenizer, solving + revision)
     model = init_model(
         tokenizer,
         hidden_size=config.hidden_size,
@@ -227,14 +321,36 @@ def build_demo_model(
         seed=config.seed,
     )
     device = resolve_device(config.device)
-    batches = _length_bucketed_batches(examples, config)
-    losses = _train(model.to(device), batches, tokenizer.pad_token_id, config, device, progress)
+    batches = _length_bucketed_batches(_tokenize(tokenizer, solving + revision), config)
+    losses = _train(
+        model.to(device), batches, tokenizer.pad_token_id, config, device, progress, "training the demo model"
+    )
     save_model(model.to("cpu"), tokenizer, out)
+    own: list[Conversation] = []
+    if own_problems:
+        # stage 2 samples from the stage-1 model just saved, then learns to repair what it got wrong
+        own = own_revision_conversations(
+            out, own_problems, seed=config.seed, device=device, progress=progress
+        )
+    if own:
+        stage_two = replace(config, learning_rate=config.revision_learning_rate, epochs=1.0, warmup_steps=10)
+        batches = _length_bucketed_batches(_tokenize(tokenizer, own + solving[: len(own)]), stage_two)
+        losses += _train(
+            model.to(device),
+            batches,
+            tokenizer.pad_token_id,
+            stage_two,
+            device,
+            progress,
+            "learning to revise",
+        )
+        save_model(model.to("cpu"), tokenizer, out)
     build = DemoBuild(
         path=out,
         parameters=sum(parameter.numel() for parameter in model.parameters()),
         solving_turns=len(solving),
         revision_turns=len(revision),
+        own_revision_turns=len(own),
         steps=len(losses),
         seconds=time.perf_counter() - started,
         final_loss=_recent_mean(losses),
@@ -258,6 +374,7 @@ def _train(
     config: DemoConfig,
     device: str,
     progress: bool,
+    description: str,
 ) -> list[float]:
     """AdamW with warmup and cosine decay over ``batches``; returns the losses."""
     import torch
@@ -272,7 +389,7 @@ def _train(
         device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
     )
     losses: list[float] = []
-    with tqdm(total=len(batches), desc="training the demo model", unit="step", disable=not progress) as bar:
+    with tqdm(total=len(batches), desc=description, unit="step", disable=not progress) as bar:
         for batch in batches:
             input_ids, labels, attention_mask = (
                 tensor.to(device) for tensor in _collate(batch, pad_token_id)

@@ -1,6 +1,7 @@
 """The embedded demo model: trained locally for the arithmetic testbed, in the prompts its debaters actually see."""
 
 import json
+import random
 import re
 
 import pytest
@@ -10,15 +11,17 @@ from debate.arithmetic import problems
 from debate.cli import main
 from debate.demo_model import (
     BUILD_INFO_FILE,
+    TASK,
     DemoConfig,
     default_demo_dir,
     demo_model_ready,
+    own_revision_conversations,
     revision_conversations,
     solving_conversations,
 )
 from debate.loading import load_scenario
 
-TINY_BUILD = ["--epochs", "1", "--problems", "64", "--debates", "16", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
+TINY_BUILD = ["--epochs", "1", "--problems", "64", "--debates", "16", "--own-debates", "8", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
 
 
 def test_solving_turns_are_the_prompt_a_debater_sees_in_round_zero_answered_correctly():
@@ -69,6 +72,39 @@ def test_revision_turns_are_reproducible_from_the_seed():
     assert revision_conversations(items, seed=3) != revision_conversations(items, seed=4)
 
 
+def test_own_answer_revision_turns_quote_the_models_real_first_answers_and_answer_correctly():
+    from debate.arithmetic import flawed_solution
+
+    items = list(problems("build", limit=5))
+    by_question = {problem.question: problem for problem in items}
+    agreeing = items[0].question
+
+    def first_answers(request):
+        assert request.round == 0  # later rounds never reach the model
+        problem = by_question[request.messages[-1].content.removeprefix("Question: ")]
+        if request.agent == "a" or problem.question == agreeing:
+            return problem.solution
+        return flawed_solution(problem, random.Random(request.agent))
+
+    model = ScriptedBackend(first_answers)
+    conversations = own_revision_conversations(model, items, seed=0)
+
+    assert len(model.calls) == 3 * len(items)
+    assert len(conversations) == 3 * (len(items) - 1)  # the debate that agreed at once has no round 1
+    for *prompt, answer in conversations:
+        user = prompt[-1]["content"]
+        problem = by_question[re.search(r"Question: (.*)\Z", user).group(1)]
+        assert problem.question != agreeing
+        assert answer == {"role": "assistant", "content": problem.solution}
+        quoted = re.findall(r"(?:Agent \w+:|Your solution:)\n(.*?#### -?\d+)", user, flags=re.DOTALL)
+        round_zero = {
+            call.agent: call
+            for call in model.completed
+            if call.messages[-1].content.endswith(problem.question)
+        }
+        assert sorted(quoted) == sorted(first_answers(call) for call in round_zero.values())
+
+
 def test_the_default_location_follows_debate_home(monkeypatch, tmp_path):
     monkeypatch.setenv("DEBATE_HOME", str(tmp_path))
     assert default_demo_dir() == tmp_path / "demo-model"
@@ -85,8 +121,9 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     printed = capsys.readouterr().out
     assert f"demo model: {out}" in printed and f"--backend hf:{out}" in printed
     info = json.loads((out / BUILD_INFO_FILE).read_text())
-    assert (info["solving_turns"], info["config"]["hidden_size"], info["task"]) == (64, 32, "arithmetic-v1")
-    assert info["revision_turns"] > 16 and info["steps"] == -(-(64 + info["revision_turns"]) // 16)
+    assert (info["solving_turns"], info["config"]["hidden_size"], info["task"]) == (64, 32, TASK)
+    stage_one, stage_two = -(-(64 + info["revision_turns"]) // 16), -(-2 * info["own_revision_turns"] // 16)
+    assert info["revision_turns"] > 16 and info["steps"] == stage_one + stage_two
     assert demo_model_ready(out)
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {path.name for path in out.iterdir()}
 
