@@ -47,6 +47,24 @@ def parse_confidence(text: str) -> float | None:
     return value if 0.0 <= value <= 1.0 else None
 
 
+_PRIVATE_CONFIDENCE = re.compile(
+    r"^[ \t*_]*private confidence[ \t*_]*[:=][ \t*_]*(\d+(?:\.\d+)?)[ \t]*(%?)[ \t*_.]*$\n?",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def split_private_confidence(text: str) -> tuple[str, float | None]:
+    """The text without its ``Private confidence: N%`` lines, and the last one's value (0-1; above 1: percent).
+
+    Every such line is cut, so no peer or judge reads one, whatever the value says.
+    """
+    values = [
+        parse_confidence(f"confidence: {value}{percent}")
+        for value, percent in _PRIVATE_CONFIDENCE.findall(text)
+    ]
+    return _PRIVATE_CONFIDENCE.sub("", text).rstrip(), values[-1] if values else None
+
+
 def normalize_number(raw: str) -> str | None:
     """``"$1,200.00"`` and ``"1200"`` compare equal; returns None for non-numbers."""
     cleaned = raw.replace(",", "").replace("$", "").replace(" ", "").rstrip(".")

@@ -28,7 +28,7 @@ from debate.agents.backends import (
 )
 from debate.agents.prompting import context_block, load_templates, render
 from debate.agents.roles import Agent
-from debate.answers import safe_parse
+from debate.answers import safe_parse, split_private_confidence
 from debate.logprobs import summarize_logprobs
 from debate.messages import Message, MessageKind, Role, Sample, SamplingParams, message_id
 from debate.scenario import Scenario
@@ -152,6 +152,9 @@ class DebateRuntime:
         schedule = self.scenario.temperature_schedule
         if schedule and agent.role is Role.DEBATER:
             sampling = sampling.model_copy(update={"temperature": schedule[min(round_, len(schedule) - 1)]})
+        private = self.scenario.private_confidence and agent.role is Role.DEBATER
+        if private:
+            user_prompt += self.prompt(agent, "debater.private_confidence", state)
         request = ChatRequest(
             messages=[
                 ChatMessage(role="system", content=system),
@@ -165,7 +168,7 @@ class DebateRuntime:
         )
         response = await generate_one(self.backend_for(agent), request)
         first, *_ = samples = [
-            self.sample(completion, sampling, parse_answer) for completion in response.completions()
+            self.sample(completion, sampling, parse_answer, private) for completion in response.completions()
         ]
         return Message(
             id=message_id(state["debate_id"], round_, agent.name, kind),
@@ -178,6 +181,7 @@ class DebateRuntime:
             answer=first.answer,
             parse_error=first.parse_error,
             confidence=first.confidence,
+            private_confidence=first.private_confidence,
             visible_to=list(visible_to),
             responds_to=list(responds_to),
             model=response.model or agent.model or "",
@@ -188,18 +192,24 @@ class DebateRuntime:
             samples=samples if len(samples) > 1 else [],
         )
 
-    def sample(self, completion: Completion, sampling: SamplingParams, parse_answer: bool) -> Sample:
-        """One completion parsed, with its log-probabilities summarised around the parsed answer."""
-        parsed = safe_parse(self.parser, completion.text) if parse_answer else None
+    def sample(
+        self, completion: Completion, sampling: SamplingParams, parse_answer: bool, private: bool
+    ) -> Sample:
+        """One completion parsed, its private confidence cut out, its log-probabilities summarised around the answer."""
+        text_, private_confidence = (
+            split_private_confidence(completion.text) if private else (completion.text, None)
+        )
+        parsed = safe_parse(self.parser, text_) if parse_answer else None
         answer = parsed.answer if parsed else None
         return Sample(
-            text=completion.text,
+            text=text_,
+            private_confidence=private_confidence,
             answer=answer,
             parse_error=parsed.reason if parsed else None,
             confidence=parsed.confidence if parsed else None,
             logprobs=summarize_logprobs(
                 completion.logprobs,
-                text=completion.text,
+                text=text_,
                 answer=answer,
                 keep_tokens=sampling.top_logprobs > 0,
             ),

@@ -113,6 +113,7 @@ class Sample(BaseModel):
     answer: str | None = None
     parse_error: str | None = None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    private_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     logprobs: LogprobSummary | None = None
 
 
@@ -149,6 +150,9 @@ class Message(BaseModel):
     latency_s: float = 0.0
     decision: str | None = None
     """For verdicts: ``"stop"`` or ``"continue"`` when the judge steers the debate."""
+    private_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    """The author's stated chance that its answer is right, cut from ``text`` before anyone read it
+    (``Scenario.private_confidence``); ``None`` when not asked for or not given."""
     logprobs: LogprobSummary | None = None
     samples: list[Sample] = Field(default_factory=list)
 

@@ -340,33 +340,140 @@ def calibration(records: Records, *, bins: int = 10) -> Calibration:
 
     ECE = sum over bins of (share of verdicts in the bin) x |accuracy - mean confidence|.
     """
-    if bins < 1:
-        raise ValueError(f"bins: expected at least 1, got {bins}")
-    scored: list[tuple[float, bool]] = []
-    skipped = 0
+    binned = CalibrationBins(bins)
     for record in judged_debates(records):
         if record.confidence is None or record.correct is None:
-            skipped += 1
+            binned.skipped += 1
             continue
-        scored.append((record.confidence, record.correct))
-    grouped: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
-    for confidence, correct in scored:
-        grouped[min(int(confidence * bins), bins - 1)].append((confidence, correct))
-    report = []
-    ece = 0.0
-    for index, members in enumerate(grouped):
-        if not members:
-            continue
-        mean_confidence = sum(confidence for confidence, _ in members) / len(members)
-        accuracy = sum(correct for _, correct in members) / len(members)
-        ece += len(members) / len(scored) * abs(accuracy - mean_confidence)
-        report.append(
+        binned.add(record.confidence, record.correct)
+    return binned.calibration()
+
+
+class CalibrationBins:
+    """Confidences and outcomes gathered into equal-width bins: O(bins) state, however many are added."""
+
+    def __init__(self, bins: int = 10) -> None:
+        if bins < 1:
+            raise ValueError(f"bins: expected at least 1, got {bins}")
+        self.bins = bins
+        self.count = [0] * bins
+        self.confidence = [0.0] * bins
+        self.correct = [0] * bins
+        self.skipped = 0
+
+    def add(self, confidence: float, correct: bool) -> None:
+        index = min(int(confidence * self.bins), self.bins - 1)
+        self.count[index] += 1
+        self.confidence[index] += confidence
+        self.correct[index] += correct
+
+    def calibration(self) -> Calibration:
+        total = sum(self.count)
+        report = [
             CalibrationBin(
-                low=index / bins,
-                high=(index + 1) / bins,
-                count=len(members),
-                mean_confidence=mean_confidence,
-                accuracy=accuracy,
+                low=index / self.bins,
+                high=(index + 1) / self.bins,
+                count=count,
+                mean_confidence=self.confidence[index] / count,
+                accuracy=self.correct[index] / count,
             )
+            for index, count in enumerate(self.count)
+            if count
+        ]
+        ece = sum(b.count / total * abs(b.accuracy - b.mean_confidence) for b in report)
+        return Calibration(ece=ece, n=total, skipped=self.skipped, bins=report)
+
+
+# -- private confidence ---------------------------------------------------------------------
+
+
+class PrivateConfidence(BaseModel):
+    """How debaters' private confidences (``Scenario.private_confidence``) compare with how they did.
+
+    ``calibration_per_round`` scores each round's debater answers against gold
+    (round 0 first); ``mean_per_round`` is the mean stated confidence of those
+    scored answers.
+    ``escalation`` is the mean change of a debater's confidence from its first
+    to its last stated one in a debate, over ``compared`` debaters;
+    ``escalated`` of them ended surer than they began. ``mutual_overconfidence``
+    is the share of the ``contested_rounds`` (rounds whose debaters held
+    different answers and all stated a confidence) in which their confidences
+    summed past 100%: at most one of them can be right.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    stated: int = 0
+    calibration_per_round: list[Calibration] = Field(default_factory=list)
+    mean_per_round: list[float | None] = Field(default_factory=list)
+    escalation: float | None = None
+    escalated: int = 0
+    compared: int = 0
+    mutual_overconfidence: float | None = None
+    contested_rounds: int = 0
+
+
+class PrivateConfidenceTracker:
+    """Accumulates ``PrivateConfidence`` over results, one at a time (O(rounds x bins) state)."""
+
+    def __init__(self, bins: int = 10) -> None:
+        self.bins = bins
+        self.per_round: list[CalibrationBins] = []
+        self.stated = 0
+        self.change = 0.0
+        self.escalated = 0
+        self.compared = 0
+        self.contested = 0
+        self.overconfident = 0
+
+    def add(self, result: DebateResult) -> None:
+        if result.failed:
+            return
+        transcript = result.transcript
+        first_and_last: dict[str, list[float]] = {}
+        for round_ in range(transcript.rounds):
+            answers = [m for m in transcript.debater_answers(round_) if m.private_confidence is not None]
+            for message in answers:
+                confidence = message.private_confidence
+                assert confidence is not None
+                self.stated += 1
+                seen = first_and_last.setdefault(message.author, [confidence, confidence])
+                seen[1] = confidence
+                if result.gold is not None:
+                    while len(self.per_round) <= round_:
+                        self.per_round.append(CalibrationBins(self.bins))
+                    self.per_round[round_].add(confidence, message.answer == result.gold)
+            everyone = transcript.debater_answers(round_)
+            if len(everyone) > 1 and len(answers) == len(everyone) and len({m.answer for m in answers}) > 1:
+                self.contested += 1
+                self.overconfident += sum(m.private_confidence or 0.0 for m in answers) > 1.0
+        for first, last in first_and_last.values():
+            self.compared += 1
+            self.change += last - first
+            self.escalated += last > first
+
+    def build(self) -> PrivateConfidence | None:
+        """``None`` when no debater stated a private confidence."""
+        if not self.stated:
+            return None
+        calibrations = [bins.calibration() for bins in self.per_round]
+        return PrivateConfidence(
+            stated=self.stated,
+            calibration_per_round=calibrations,
+            mean_per_round=[
+                sum(b.mean_confidence * b.count for b in c.bins) / c.n if c.n else None for c in calibrations
+            ],
+            escalation=self.change / self.compared if self.compared else None,
+            escalated=self.escalated,
+            compared=self.compared,
+            mutual_overconfidence=self.overconfident / self.contested if self.contested else None,
+            contested_rounds=self.contested,
         )
-    return Calibration(ece=ece, n=len(scored), skipped=skipped, bins=report)
+
+
+def private_confidence(results: Iterable[DebateResult], *, bins: int = 10) -> PrivateConfidence | None:
+    """``PrivateConfidence`` of ``results`` (``None`` when no debater stated one)."""
+    tracker = PrivateConfidenceTracker(bins)
+    for result in results:
+        tracker.add(result)
+    return tracker.build()

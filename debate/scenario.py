@@ -39,6 +39,9 @@ class Scenario(BaseModel):
     - ``temperature_schedule``: optional debater temperature per round (the last value repeats), as in DTE's code.
     - ``context_visibility``: which roles see which context field (e.g. ``{"passage": ["debater"]}``);
       fields not listed are visible to every role.
+    - ``private_confidence``: debaters also state, each turn, how likely their answer is right; the line
+      is cut from the text before anyone reads it and kept on the message (``Message.private_confidence``),
+      as in "When Two LLMs Debate, Both Think They'll Win".
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
@@ -56,6 +59,7 @@ class Scenario(BaseModel):
     temperature_schedule: list[float] | None = None
     context_visibility: dict[str, list[Role]] = Field(default_factory=dict)
     critique_peers: int = Field(default=2, ge=1)
+    private_confidence: bool = False
 
     @field_validator("agents", mode="before")
     @classmethod
@@ -94,7 +98,9 @@ class Scenario(BaseModel):
         needs_judge = protocol.needs_judge or self.stop == "judge" or self.aggregate == "judge"
         if needs_judge and self.judge is None:
             reason = (
-                f"protocol {self.protocol!r}" if protocol.needs_judge else f"stop={self.stop!r}, aggregate={self.aggregate!r}"
+                f"protocol {self.protocol!r}"
+                if protocol.needs_judge
+                else f"stop={self.stop!r}, aggregate={self.aggregate!r}"
             )
             raise ValueError(f"judge: {reason} needs a judge, but none was given")
         protocol.validate(self)
@@ -135,6 +141,8 @@ class Scenario(BaseModel):
         Runs use it to refuse reusing a run directory with a different scenario.
         """
         payload = self.model_dump(mode="json", exclude={"topology", "answer"})
+        if not payload["private_confidence"]:
+            del payload["private_confidence"]  # left out when off, so older scenarios keep their fingerprints
         topology = self.topology if isinstance(self.topology, str) else sorted(map(list, self.topology.edges))
         payload["topology"] = topology
         payload["answer"] = _describe_parser(self.answer)
@@ -145,7 +153,9 @@ class Scenario(BaseModel):
 def _describe_parser(answer: Any) -> str:
     if isinstance(answer, str):
         return answer
-    target: Callable[..., Any] | type = answer if callable(answer) and not hasattr(answer, "name") else type(answer)
+    target: Callable[..., Any] | type = (
+        answer if callable(answer) and not hasattr(answer, "name") else type(answer)
+    )
     try:
         return inspect.getsource(target)
     except (OSError, TypeError):

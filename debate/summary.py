@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from debate.metrics import PrivateConfidence, PrivateConfidenceTracker
 from debate.transcript import DebateResult, Outcome
 from debate.voting import consensus, majority_vote
 
@@ -84,6 +85,9 @@ class RunSummary(BaseModel):
     """The first debates without an answer, with their reasons (all are in the results file)."""
     failures: list[DebateNote] = Field(default_factory=list)
     """The first failures with their errors (all are in the results file)."""
+    private_confidence: PrivateConfidence | None = None
+    """Calibration per round, escalation and mutual overconfidence of debaters' private confidences
+    (``Scenario.private_confidence``); ``None`` when no debater stated one."""
 
 
 class RoundOutcome(NamedTuple):
@@ -138,11 +142,13 @@ class SummaryBuilder:
         self._ended_after: Counter[int] = Counter()
         self._ended_agreeing: Counter[int] = Counter()
         self._ended_correct: Counter[int] = Counter()
+        self._private_confidence = PrivateConfidenceTracker()
         self._stop = Counter[str]()
         self._agents: dict[str, TokenCount] = defaultdict(TokenCount)
         self._models: dict[str, TokenCount] = defaultdict(TokenCount)
 
     def add(self, result: DebateResult) -> None:
+        self._private_confidence.add(result)
         summary = self.summary
         summary.debates += 1
         summary.wall_time_s += result.wall_time_s
@@ -217,17 +223,22 @@ class SummaryBuilder:
         summary.total_tokens = sum(c.prompt_tokens + c.completion_tokens for c in self._models.values())
         costs = [count.cost for count in summary.tokens_per_model.values() if count.cost is not None]
         summary.total_cost = sum(costs) if costs else None
+        summary.private_confidence = self._private_confidence.build()
         return summary
 
     def _priced(self, model: str, count: TokenCount) -> TokenCount:
         priced = count.model_copy()
         if model in self.prices:
             prompt_price, completion_price = self.prices[model]
-            priced.cost = (count.prompt_tokens * prompt_price + count.completion_tokens * completion_price) / 1e6
+            priced.cost = (
+                count.prompt_tokens * prompt_price + count.completion_tokens * completion_price
+            ) / 1e6
         return priced
 
 
-def summarize(results: Iterable[DebateResult], prices: Mapping[str, tuple[float, float]] | None = None) -> RunSummary:
+def summarize(
+    results: Iterable[DebateResult], prices: Mapping[str, tuple[float, float]] | None = None
+) -> RunSummary:
     builder = SummaryBuilder(prices)
     for result in results:
         builder.add(result)

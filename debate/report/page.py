@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from debate.metrics import Estimate
+from debate.metrics import Estimate, PrivateConfidence
 from debate.report.data import RunReport
 from debate.report.plots import Plot
 from debate.summary import DebateNote
@@ -123,6 +123,42 @@ def runs_table(runs: Sequence[RunReport]) -> str:
     return table(headers, rows, table_id="runs")
 
 
+def private_confidence_section(private: PrivateConfidence) -> list[str]:
+    """Debaters' private confidence per round: calibration against gold, escalation, mutual overconfidence."""
+    calibrations = private.calibration_per_round
+    escalation = (
+        f"from first to last turn, confidence changed by {number(private.escalation, 3)} on average; "
+        f"{private.escalated} of {private.compared} debaters ended surer"
+        if private.escalation is not None
+        else "no debater stated a confidence twice"
+    )
+    overconfidence = (
+        f"in {percent(private.mutual_overconfidence)} of {private.contested_rounds} contested rounds "
+        "the debaters' confidences summed past 100%"
+        if private.mutual_overconfidence is not None
+        else "no contested round with every confidence stated"
+    )
+    return [
+        "<h3>Private confidence per round</h3>",
+        f"<p class='muted'>{private.stated} confidences stated, never shown to peers or the judge; "
+        f"{escape(escalation)}; {escape(overconfidence)}.</p>",
+        table(
+            ["round", "answers scored", "mean confidence", "accuracy", "ECE"],
+            [
+                [
+                    r,
+                    c.n,
+                    number(private.mean_per_round[r], 3),
+                    percent(sum(b.accuracy * b.count for b in c.bins) / c.n if c.n else None),
+                    number(c.ece if c.n else None, 3),
+                ]
+                for r, c in enumerate(calibrations)
+            ],
+            css_class="private-confidence",
+        ),
+    ]
+
+
 def run_details(run: RunReport) -> str:
     s = run.summary
     rounds = max(len(s.accuracy_per_round), len(s.consensus_per_round), len(s.answer_changes_per_round))
@@ -145,6 +181,8 @@ def run_details(run: RunReport) -> str:
             ],
         ),
     ]
+    if s.private_confidence is not None:
+        parts += private_confidence_section(s.private_confidence)
     if s.flips_per_agent:
         parts += [
             "<h3>Answer flips per agent</h3>",
