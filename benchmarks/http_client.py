@@ -49,7 +49,6 @@ import contextlib
 import cProfile
 import io
 import json
-import multiprocessing
 import platform
 import pstats
 import subprocess
@@ -57,6 +56,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from _fake_server import ANSWER, MODEL, keep_alive_client, serving
 
 CLIENTS = (
     "bare",
@@ -70,86 +71,10 @@ CLIENTS = (
     "endpoint-lean",
     "backend-lean",
 )
-MODEL = "bench-model"
 MESSAGES = [
     {"role": "system", "content": "You are a careful debater."},
     {"role": "user", "content": "What is 17 * 23? Answer in one line."},
 ]
-COMPLETION = json.dumps(
-    {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1700000000,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "17 * 23 = 391.\n#### 391"},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 25, "completion_tokens": 9, "total_tokens": 34},
-    }
-).encode()
-MODELS = json.dumps(
-    {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "bench"}]}
-).encode()
-
-
-# -- the server (its own process) ----------------------------------------------------------
-
-
-class _ServerProtocol(asyncio.Protocol):
-    """Just enough HTTP/1.1: Content-Length bodies, keep-alive, answers in request order after a delay."""
-
-    def __init__(self, latency: float) -> None:
-        self.latency = latency
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-        self.tail: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self.buffer[:head_end].decode("latin-1")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            if len(self.buffer) < head_end + 4 + length:
-                return
-            self.buffer = self.buffer[head_end + 4 + length :]
-            method, path = head.split(" ", 2)[:2]
-            if method == "GET" and path.startswith("/v1/models"):
-                self._send(MODELS)
-            else:
-                asyncio.get_running_loop().call_later(self.latency, self._send, COMPLETION)
-
-    def _send(self, body: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            self.transport.write(head.encode("latin-1") + body)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-
-
-def serve(latency: float, port_queue: Any) -> None:
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            lambda: _ServerProtocol(latency), "127.0.0.1", 0, backlog=4096
-        )
-        port_queue.put(server.sockets[0].getsockname()[1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
 
 
 # -- the clients -----------------------------------------------------------------------------
@@ -157,25 +82,7 @@ def serve(latency: float, port_queue: Any) -> None:
 
 async def bare_client(base_url: str, in_flight: int) -> Callable[[], Awaitable[str]]:
     """One keep-alive connection per in-flight slot, taken from an idle list."""
-    host, port = base_url.split("//")[1].split("/")[0].split(":")
-    body = json.dumps({"model": MODEL, "messages": MESSAGES, "max_tokens": 64}).encode()
-    request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    async def call() -> str:
-        connection = idle.pop() if idle else await asyncio.open_connection(host, int(port))
-        reader, writer = connection
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        completion = json.loads(await reader.readexactly(length))
-        idle.append(connection)
-        return completion["choices"][0]["message"]["content"]
-
-    return call
+    return keep_alive_client(base_url, {"model": MODEL, "messages": MESSAGES, "max_tokens": 64})
 
 
 async def openai_client(
@@ -282,8 +189,7 @@ async def measure(
     kind: str, base_url: str, in_flight: int, requests: int, profile: bool = False
 ) -> dict[str, Any]:
     call = await make_client(kind, base_url, in_flight)
-    expected = json.loads(COMPLETION)["choices"][0]["message"]["content"]
-    assert await call() == expected, "the client got a wrong answer"
+    assert await call() == ANSWER, "the client got a wrong answer"
     await asyncio.gather(*(call() for _ in range(in_flight)))  # warm-up: opens the connections
     remaining = requests
 
@@ -358,11 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(measure(**json.loads(args.child)))))
         return 0
 
-    ports: Any = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(args.latency, ports), daemon=True)
-    server.start()
-    base_url = f"http://127.0.0.1:{ports.get(timeout=30)}/v1"
-    try:
+    with serving(args.latency, prompt_tokens=25) as port:
+        base_url = f"http://127.0.0.1:{port}/v1"
         if args.profile:
             for in_flight in args.in_flight:
                 requests = min(args.requests, in_flight * args.max_waves)
@@ -388,8 +291,6 @@ def main(argv: list[str] | None = None) -> int:
                     f"{kind:>13} {in_flight:>9} {requests:>8} {row['wall_s']:>7.2f} {row['cpu_ms_per_request']:>14.3f}",
                     flush=True,
                 )
-    finally:
-        server.terminate()
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             config = {name: value for name, value in vars(args).items() if name != "child"}

@@ -45,7 +45,6 @@ import asyncio
 import contextlib
 import json
 import math
-import multiprocessing
 import os
 import platform
 import resource
@@ -54,122 +53,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from _fake_server import MODEL, keep_alive_client, server_stats, serving
 
 ROUNDS = 3
 AGENTS = 3
 CALLS_PER_DEBATE = ROUNDS * AGENTS
 SCENARIO = Path(__file__).with_name("rcr_fixed.py")
-MODEL = "bench-model"
-COMPLETION = json.dumps(
-    {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1700000000,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "17 * 23 = 391.\n#### 391"},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 60, "completion_tokens": 9, "total_tokens": 69},
-    }
-).encode()
-MODELS = json.dumps(
-    {"object": "list", "data": [{"id": MODEL, "object": "model", "owned_by": "bench"}]}
-).encode()
-
-
-# -- the server (its own process) ---------------------------------------------------------------
-
-
-class _Stats:
-    """Chat completions answered, and when the first arrived and the last left (``time.monotonic``)."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.requests = 0
-        self.first: float | None = None
-        self.last: float | None = None
-
-    def as_json(self) -> bytes:
-        return json.dumps({"requests": self.requests, "first": self.first, "last": self.last}).encode()
-
-
-class _ServerProtocol(asyncio.Protocol):
-    """Just enough HTTP/1.1: Content-Length bodies, keep-alive, each answer after the latency."""
-
-    def __init__(self, latency: float, stats: _Stats) -> None:
-        self.latency = latency
-        self.stats = stats
-        self.buffer = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            head_end = self.buffer.find(b"\r\n\r\n")
-            if head_end < 0:
-                return
-            head = self.buffer[:head_end].decode("latin-1")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value)
-            if len(self.buffer) < head_end + 4 + length:
-                return
-            self.buffer = self.buffer[head_end + 4 + length :]
-            method, path = head.split(" ", 2)[:2]
-            if path.startswith("/stats"):
-                self._send(self.stats.as_json())
-                if path.startswith("/stats/reset"):
-                    self.stats.reset()
-            elif method == "GET" and path.startswith("/v1/models"):
-                self._send(MODELS)
-            else:
-                self.stats.first = self.stats.first or time.monotonic()
-                asyncio.get_running_loop().call_later(self.latency, self._answer)
-
-    def _answer(self) -> None:
-        self.stats.requests += 1
-        self.stats.last = time.monotonic()
-        self._send(COMPLETION)
-
-    def _send(self, body: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            self.transport.write(head.encode("latin-1") + body)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-
-
-def serve(latency: float, port_queue: Any) -> None:
-    async def main() -> None:
-        stats = _Stats()
-        server = await asyncio.get_running_loop().create_server(
-            lambda: _ServerProtocol(latency, stats), "127.0.0.1", 0, backlog=8192
-        )
-        port_queue.put(server.sockets[0].getsockname()[1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-def server_stats(port: int, *, reset: bool) -> dict[str, Any]:
-    path = "/stats/reset" if reset else "/stats"
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
-        return json.loads(answer.read())
 
 
 # -- the CLI under test --------------------------------------------------------------------------
@@ -269,34 +162,18 @@ def cli_row(
 # -- the floor: bare asyncio tasks, same calls ---------------------------------------------------
 
 
-async def bare_http(base_url: str) -> Any:  # noqa: ANN401 - an async callable
-    """One keep-alive connection per concurrent call, from an idle list; the body a debate's first round sends."""
-    host, port = base_url.split("//")[1].split("/")[0].split(":")
+def bare_http(base_url: str) -> Callable[[], Awaitable[str]]:
+    """The bare client, posting the body a debate's first round sends."""
     messages = [{"role": "user", "content": "Question 7: a farmer has 7 hens and buys 17 * 23 more. " * 4}]
-    body = json.dumps({"model": MODEL, "messages": messages, "temperature": 0.7, "max_tokens": 512}).encode()
-    request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    async def call() -> str:
-        connection = idle.pop() if idle else await asyncio.open_connection(host, int(port))
-        reader, writer = connection
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        completion = json.loads(await reader.readexactly(length))
-        idle.append(connection)
-        return completion["choices"][0]["message"]["content"]
-
-    return call
+    return keep_alive_client(
+        base_url, {"model": MODEL, "messages": messages, "temperature": 0.7, "max_tokens": 512}
+    )
 
 
 async def floor(base_url: str | None, debates: int, concurrency: int, latency: float) -> dict[str, Any]:
     """C debates at a time; each is 3 rounds of 3 concurrent calls, as the scenario's, with nothing else."""
     if base_url is not None:
-        call = await bare_http(base_url)
+        call = bare_http(base_url)
     else:
 
         async def call() -> str:
@@ -395,66 +272,58 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(floor(**json.loads(args.floor_child)))))
         return 0
 
-    server = None
-    port = base_url = None
-    if args.backend == "http":
-        ports: Any = multiprocessing.Queue()
-        server = multiprocessing.Process(target=serve, args=(latency, ports), daemon=True)
-        server.start()
-        port = ports.get(timeout=30)
-        base_url = f"http://127.0.0.1:{port}/v1"
     rows: list[dict[str, Any]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-run-cli-") as directory:
-            workdir = Path(directory)
-            write_dataset(workdir / "questions.jsonl", max(args.debates))
-            help_s = help_wall_s()
-            print(
-                f"latency {args.latency_ms:.0f} ms, {ROUNDS} rounds x {AGENTS} agents, {os.cpu_count()} CPUs "
-                f"(affinity {sorted(os.sched_getaffinity(0))}), {versions()}"
-            )
-            print(f"debate run --help: {help_s:.2f} s (best of 3)")
-            print(
-                f"{'configuration':<44} {'debates':>6} {'C':>5} {'wall s':>7} {'ideal':>6} {'eff.':>6} "
-                f"{'server':>7} {'CPU ms':>8} {'RSS MB':>7}"
-            )
-            print(f"{'':<44} {'':>6} {'':>5} {'':>7} {'':>6} {'':>6} {'eff.':>7} {'/call':>8} {'':>7}")
-            configurations = (
-                [(f"sleep:{args.latency_ms:g}", f"scripted, {args.latency_ms:g} ms")]
-                if args.backend == "sleep"
-                else [
-                    (
-                        f"openai://127.0.0.1:{port}/v1?model={MODEL}" + (f"&{query}" if query else ""),
-                        query or "defaults",
-                    )
-                    for query in args.params
-                ]
-            )
-            for backend, label in configurations:
-                startup = debate_run(backend, args.startup_debates, args.concurrency, workdir, port=port)
-                print(
-                    f"{label}: start-up run ({args.startup_debates} debate) wall {startup['wall_s']:.2f} s, "
-                    f"CPU {startup['cpu_s']:.2f} s, RSS {startup['peak_rss_mb']:.0f} MB",
-                    flush=True,
+    server: contextlib.AbstractContextManager[int | None] = (
+        serving(latency, prompt_tokens=60) if args.backend == "http" else contextlib.nullcontext()
+    )
+    with server as port, tempfile.TemporaryDirectory(prefix="bench-run-cli-") as directory:
+        base_url = None if port is None else f"http://127.0.0.1:{port}/v1"
+        workdir = Path(directory)
+        write_dataset(workdir / "questions.jsonl", max(args.debates))
+        help_s = help_wall_s()
+        print(
+            f"latency {args.latency_ms:.0f} ms, {ROUNDS} rounds x {AGENTS} agents, {os.cpu_count()} CPUs "
+            f"(affinity {sorted(os.sched_getaffinity(0))}), {versions()}"
+        )
+        print(f"debate run --help: {help_s:.2f} s (best of 3)")
+        print(
+            f"{'configuration':<44} {'debates':>6} {'C':>5} {'wall s':>7} {'ideal':>6} {'eff.':>6} "
+            f"{'server':>7} {'CPU ms':>8} {'RSS MB':>7}"
+        )
+        print(f"{'':<44} {'':>6} {'':>5} {'':>7} {'':>6} {'':>6} {'eff.':>7} {'/call':>8} {'':>7}")
+        configurations = (
+            [(f"sleep:{args.latency_ms:g}", f"scripted, {args.latency_ms:g} ms")]
+            if args.backend == "sleep"
+            else [
+                (
+                    f"openai://127.0.0.1:{port}/v1?model={MODEL}" + (f"&{query}" if query else ""),
+                    query or "defaults",
                 )
-                for debates in args.debates:
-                    row = cli_row(
-                        label, backend, debates=debates, concurrency=args.concurrency, latency=latency,
-                        startup=startup, startup_debates=args.startup_debates, workdir=workdir, port=port,
-                    )  # fmt: skip
-                    row["help_wall_s"] = help_s
-                    rows.append(row)
-                    print_row(row)
-            if args.floor:
-                for debates in args.debates:
-                    row = floor_in_subprocess(
-                        base_url=base_url, debates=debates, concurrency=args.concurrency, latency=latency
-                    )
-                    rows.append(row)
-                    print_row(row)
-    finally:
-        if server is not None:
-            server.terminate()
+                for query in args.params
+            ]
+        )
+        for backend, label in configurations:
+            startup = debate_run(backend, args.startup_debates, args.concurrency, workdir, port=port)
+            print(
+                f"{label}: start-up run ({args.startup_debates} debate) wall {startup['wall_s']:.2f} s, "
+                f"CPU {startup['cpu_s']:.2f} s, RSS {startup['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+            for debates in args.debates:
+                row = cli_row(
+                    label, backend, debates=debates, concurrency=args.concurrency, latency=latency,
+                    startup=startup, startup_debates=args.startup_debates, workdir=workdir, port=port,
+                )  # fmt: skip
+                row["help_wall_s"] = help_s
+                rows.append(row)
+                print_row(row)
+        if args.floor:
+            for debates in args.debates:
+                row = floor_in_subprocess(
+                    base_url=base_url, debates=debates, concurrency=args.concurrency, latency=latency
+                )
+                rows.append(row)
+                print_row(row)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             config = {name: value for name, value in vars(args).items() if name != "floor_child"}
