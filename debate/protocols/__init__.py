@@ -41,6 +41,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.consultancy",
     "debate.protocols.direct",
     "debate.protocols.mad",
+    "debate.protocols.debunc",
 )
 _EXTRA_MODULES: list[str] = []
 
