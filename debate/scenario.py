@@ -42,6 +42,9 @@ class Scenario(BaseModel):
     - ``private_confidence``: debaters also state, each turn, how likely their answer is right; the line
       is cut from the text before anyone reads it and kept on the message (``Message.private_confidence``),
       as in "When Two LLMs Debate, Both Think They'll Win".
+    - ``agreement_intensity``: 0-100, how much debaters are told to take up the others' views
+      (0: discard them always, 50: as their answers deserve, 100: incorporate them always), as in
+      DebateLLM; only protocols that say so read it (``multi_persona``, ``chateval``).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
@@ -60,6 +63,7 @@ class Scenario(BaseModel):
     context_visibility: dict[str, list[Role]] = Field(default_factory=dict)
     critique_peers: int = Field(default=2, ge=1)
     private_confidence: bool = False
+    agreement_intensity: int | None = Field(default=None, ge=0, le=100)
 
     @field_validator("agents", mode="before")
     @classmethod
@@ -83,7 +87,7 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Scenario:
-        from debate.protocols import get_protocol
+        from debate.protocols import get_protocol, protocol_names
 
         names = [agent.name for agent in self.agents] + ([self.judge.name] if self.judge else [])
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -103,6 +107,15 @@ class Scenario(BaseModel):
                 else f"stop={self.stop!r}, aggregate={self.aggregate!r}"
             )
             raise ValueError(f"judge: {reason} needs a judge, but none was given")
+        if self.agreement_intensity is not None and not getattr(protocol, "uses_agreement_intensity", False):
+            readers = [
+                name
+                for name in protocol_names()
+                if getattr(get_protocol(name), "uses_agreement_intensity", False)
+            ]
+            raise ValueError(
+                f"agreement_intensity: protocol {self.protocol!r} does not read it; protocols that do: {readers}"
+            )
         protocol.validate(self)
         return self
 
@@ -143,6 +156,8 @@ class Scenario(BaseModel):
         payload = self.model_dump(mode="json", exclude={"topology", "answer"})
         if not payload["private_confidence"]:
             del payload["private_confidence"]  # left out when off, so older scenarios keep their fingerprints
+        if payload["agreement_intensity"] is None:
+            del payload["agreement_intensity"]
         topology = self.topology if isinstance(self.topology, str) else sorted(map(list, self.topology.edges))
         payload["topology"] = topology
         payload["answer"] = _describe_parser(self.answer)

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 class DebateProtocol(Protocol):
     """Optional attributes, read with defaults: ``needs_debaters`` (True; False lets a judge answer
-    alone) and ``prompt_file`` (the protocol's name; variants of one protocol share one file)."""
+    alone), ``prompt_file`` (the protocol's name; variants of one protocol share one file) and
+    ``uses_agreement_intensity`` (False; True lets a scenario set ``agreement_intensity``)."""
 
     name: str
     needs_judge: bool
@@ -42,6 +43,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.direct",
     "debate.protocols.mad",
     "debate.protocols.debunc",
+    "debate.protocols.multi_persona",
 )
 _EXTRA_MODULES: list[str] = []
 

@@ -45,20 +45,20 @@ class MultiAgentDebate:
         names = [debater.name for debater in scenario.debaters]
         if len(names) != 2:
             raise ValueError(
-                f"agents: protocol 'mad' needs exactly two debaters (affirmative, negative), got {names}"
+                f"agents: protocol {self.name!r} needs exactly two debaters (affirmative, negative), got {names}"
             )
         others = [agent.name for agent in scenario.agents if agent.role is not Role.DEBATER]
         if others:
             raise ValueError(
-                f"agents: protocol 'mad' uses two debaters and a moderator (the judge) only; remove {others}"
+                f"agents: protocol {self.name!r} uses two debaters and a moderator (the judge) only; remove {others}"
             )
         if scenario.stop == "consensus":
             raise ValueError(
-                "stop: protocol 'mad' stops when the moderator decides ('judge') or after all rounds ('fixed')"
+                f"stop: protocol {self.name!r} stops when the moderator decides ('judge') or after all rounds ('fixed')"
             )
         if scenario.aggregation != "judge":
             raise ValueError(
-                "aggregate: protocol 'mad' takes the moderator's answer; set aggregate='judge' or stop='judge'"
+                f"aggregate: protocol {self.name!r} takes the moderator's answer; set aggregate='judge' or stop='judge'"
             )
 
     def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:
@@ -82,6 +82,12 @@ class MultiAgentDebate:
         graph.add_edge(ADVANCE, nodes[0])
         graph.add_edge(FINALIZE, END)
 
+    def turn_prompt(
+        self, runtime: DebateRuntime, agent: Agent, side: str, state: DebateState, transcript: str
+    ) -> str:
+        """What ``side`` (``affirmative`` or ``negative``) is asked each turn; variants change only this."""
+        return runtime.prompt(agent, f"debater.{side}", state, transcript=transcript)
+
     def _debater_node(self, runtime: DebateRuntime, agent: Agent, side: str):  # noqa: ANN202
         scenario = runtime.scenario
         readers = [debater.name for debater in scenario.debaters] + [scenario.judge.name]  # type: ignore[union-attr]
@@ -92,9 +98,7 @@ class MultiAgentDebate:
                 agent,
                 state,
                 kind=MessageKind.ARGUMENT,
-                user_prompt=runtime.prompt(
-                    agent, f"debater.{side}", state, transcript=render_transcript(seen, None)
-                ),
+                user_prompt=self.turn_prompt(runtime, agent, side, state, render_transcript(seen, None)),
                 responds_to=[m.id for m in seen],
                 visible_to=readers,
             )
