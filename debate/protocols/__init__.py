@@ -44,6 +44,8 @@ _BUILTIN_MODULES = (
     "debate.protocols.mad",
     "debate.protocols.debunc",
     "debate.protocols.multi_persona",
+    "debate.protocols.ensemble_refinement",
+    "debate.protocols.spp",
 )
 _EXTRA_MODULES: list[str] = []
 
