@@ -133,3 +133,92 @@ def judged_results() -> list[DebateResult]:
         "judged-wrong": {**responses, "judge": ["b sounds more confident.\n#### 6"]},
     }
     return [debate(JUDGED, script, debate_id, "What is 2 + 3?", "5") for debate_id in script]
+
+
+# -- multi-step worked solutions: where a refuted solution first goes wrong ---------------------------
+
+STEP_SCRIPT: Script = {
+    # b's second step subtracts wrongly; the first step is right, then b corrects itself
+    "second-step": {
+        "a": ["3 * 4 = 12 apples in the bags.\nAna eats 2: 12 - 2 = 10\n#### 10"],
+        "b": [
+            "3 * 4 = 12 apples in the bags.\nAna eats 2: 12 - 2 = 9\n#### 9",
+            "3 * 4 = 12 apples.\n12 - 2 = 10\n#### 10",
+        ],
+    },
+    # b's steps are all right but its answer line is not: the answer line is the first wrong step
+    "answer-line": {
+        "a": ["3 * 5 = 15\n#### 15"],
+        "b": ["3 * 5 = 15\n#### 16", "3 * 5 = 15\n#### 15"],
+    },
+    # b never writes an answer line ("The answer is 8"): no worked solution, no pair
+    "no-answer-line": {
+        "a": ["4 + 4 = 8\n#### 8"],
+        "b": ["4 + 4 = 9, so the answer is 9", "4 + 4 = 8\n#### 8"],
+    },
+}
+
+STEP_ITEMS = {
+    "second-step": ("Ana has 3 bags of 4 apples and eats 2. How many are left?", "10"),
+    "answer-line": ("What is 3 * 5?", "15"),
+    "no-answer-line": ("What is 4 + 4?", "8"),
+}
+
+TWO_DEBATERS = Scenario(
+    name="two-debaters",
+    agents=[Debater("a"), Debater("b")],
+    protocol="rcr",
+    rounds=2,
+    stop="fixed",
+    answer="number",
+)
+
+
+def step_results() -> list[DebateResult]:
+    return [
+        debate(TWO_DEBATERS, STEP_SCRIPT, debate_id, question, gold)
+        for debate_id, (question, gold) in STEP_ITEMS.items()
+    ]
+
+
+# -- opposite stances: MAD's affirmative and negative, a moderator decides -----------------------------
+
+STANCES = Scenario(
+    name="stances",
+    agents=[Debater("affirmative"), Debater("negative")],
+    judge=Judge("moderator"),
+    protocol="mad",
+    rounds=2,
+    stop="fixed",
+    aggregate="judge",
+    answer="number",
+)
+
+STANCE_SCRIPT: Script = {
+    "minutes": {
+        "affirmative": ["An hour has 60 minutes.\n#### 60", "Clocks count 60 minutes to the hour.\n#### 60"],
+        "negative": ["An hour has 100 minutes.\n#### 100", "Metric time would make it 100.\n#### 100"],
+        "moderator": ["The affirmative is right.\n#### 60"],
+    },
+    # the negative gives in after round 0: it conceded, so only the affirmative's stance is exported
+    "gave-in": {
+        "affirmative": ["#### 7"],
+        "negative": ["#### 8", "You are right.\n#### 7"],
+        "moderator": ["#### 7"],
+    },
+    # both take the same stance from the start: no stance data
+    "same-side": {"affirmative": ["#### 4"], "negative": ["#### 4"], "moderator": ["#### 4"]},
+}
+
+STANCE_ITEMS = {
+    "minutes": ("How many minutes are in an hour?", "60"),
+    "gave-in": ("What is 3 + 4?", "7"),
+    "same-side": ("What is 2 + 2?", "4"),
+}
+
+
+def stance_results() -> list[DebateResult]:
+    return [
+        debate(STANCES, STANCE_SCRIPT, debate_id, question, gold)
+        for debate_id, (question, gold) in STANCE_ITEMS.items()
+    ]

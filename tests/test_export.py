@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_support import critic_results, gsm_results, judged_results, write_run
+from export_support import critic_results, gsm_results, judged_results, stance_results, write_run
 
 from debate import Debater, Scenario, ScriptedBackend, run_debate
 from debate.cli import main
@@ -23,6 +23,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "gsm": write_run(root / "gsm", gsm_results()),
         "critic": write_run(root / "critic", critic_results()),
         "judged": write_run(root / "judged", judged_results()),
+        "stances": write_run(root / "stances", stance_results()),
     }
 
 
@@ -260,7 +261,9 @@ def test_judge_prompt_neutralises_tags_written_by_a_debater(tmp_path):
 def test_every_export_writes_a_dataset_jsonl_and_a_card(runs, tmp_path, format):
     from datasets import load_from_disk
 
-    source = {"critique": runs["critic"], "judge": runs["judged"]}.get(format, runs["gsm"])
+    source = {"critique": runs["critic"], "judge": runs["judged"], "stance": runs["stances"]}.get(
+        format, runs["gsm"]
+    )
     report = export_run(source, format, tmp_path)
 
     dataset = load_from_disk(str(tmp_path))

@@ -15,6 +15,10 @@ Formats (``FORMATS``; ``debate export RUN_DIR --format NAME --out DIR``):
 - ``kto``: ``prompt``/``completion``/``label``: each response, desirable or not.
 - ``critique``: ``messages``: a wrong solution, its critique and the corrected solution.
 - ``judge``: ``prompt``/``chosen``/``rejected`` between judge rationales with right and wrong verdicts.
+- ``step_dpo``: ``prompt``/``chosen``/``rejected``: a refuted solution's correct prefix, then the consensus
+  solution's next step over its first wrong step (Step-DPO).
+- ``stance``: ``messages``: a position to argue, then a debater's strongest statement for it (DEBATUNE).
+- ``pbt``: ``prompt``/``chosen``/``rejected``: accepting correct and resisting wrong persuasion (PBT).
 
 Every export writes, into its output directory, the dataset (``save_to_disk``:
 load it with ``datasets.load_from_disk``), the same rows as ``data.jsonl``, a
@@ -45,6 +49,9 @@ FORMATS: dict[str, str] = {
     "kto": "debate.export.kto",
     "critique": "debate.export.critique",
     "judge": "debate.export.judge",
+    "step_dpo": "debate.export.steps",
+    "stance": "debate.export.stance",
+    "pbt": "debate.export.persuasion",
 }
 """Format name -> module defining ``EXPORTER``."""
 

@@ -14,6 +14,9 @@ The rules, in one place:
   skipped (reason ``tie``), never broken by agent order as the live vote does.
 - ``source="final"``: the debate's own ``final_answer``, i.e. the judge's
   verdict when a judge decided, else the scenario's vote.
+- ``source="gold"``: the item's gold answer, only for formats that offer it
+  (``LabelOrGold``) and only when the user asks; debates without one are
+  skipped (reason ``no gold``). Every other source leaves gold unread.
 - ``agreement`` is the share of last-round answer messages equal to the label;
   an abstention (unparsed answer) counts as disagreeing. Questions below
   ``min_agreement`` are skipped (reason ``low agreement``).
@@ -30,6 +33,8 @@ from debate.messages import Message, MessageKind, Role
 from debate.transcript import DebateResult
 
 LabelSource = Literal["majority", "final"]
+LabelOrGold = Literal["majority", "final", "gold"]
+"""The label sources of formats that may be labelled by gold answers when the user asks."""
 
 ANSWER_ROLES = frozenset({Role.DEBATER, Role.REFINER})
 ANSWER_KINDS = frozenset({MessageKind.ARGUMENT, MessageKind.REFINEMENT})
@@ -74,15 +79,17 @@ def majority_answer(messages: Sequence[Message]) -> tuple[str | None, str | None
     return ranked[0][0], None
 
 
-def pseudo_label(result: DebateResult, *, source: LabelSource, min_agreement: float) -> PseudoLabel:
-    """The label of one debate under the rules above; the gold answer is never read."""
+def pseudo_label(result: DebateResult, *, source: LabelOrGold, min_agreement: float) -> PseudoLabel:
+    """The label of one debate under the rules above; the gold answer is read only for ``source="gold"``."""
     final_round = last_round(answer_messages(result))
     if source == "majority":
         answer, reason = majority_answer(final_round)
     elif source == "final":
         answer, reason = result.final_answer, None if result.final_answer is not None else "no final answer"
+    elif source == "gold":
+        answer, reason = result.gold, None if result.gold is not None else "no gold"
     else:
-        raise ValueError(f"label: unknown label source {source!r}; valid: 'majority', 'final'")
+        raise ValueError(f"label: unknown label source {source!r}; valid: 'majority', 'final', 'gold'")
     if answer is None:
         return PseudoLabel(None, skip_reason=reason)
     agreeing = sum(message.answer == answer for message in final_round)
