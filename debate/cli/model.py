@@ -41,9 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="problems the stage-1 model debates on to learn revising its own answers; 0 skips it "
         "(default: %(default)s)",
     )
-    build.add_argument("--revision-learning-rate", type=float, default=defaults.revision_learning_rate)
-    build.add_argument("--epochs", type=float, default=defaults.epochs, help="passes over stage 1's turns")
-    build.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    build.add_argument(
+        "--revision-learning-rate",
+        type=float,
+        default=defaults.revision_learning_rate,
+        help="stage 2's learning rate (default: %(default)s)",
+    )
+    build.add_argument(
+        "--epochs",
+        type=float,
+        default=defaults.epochs,
+        help="passes over stage 1's turns (default: %(default)s)",
+    )
+    build.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help="stage 1's (default: %(default)s)"
+    )
     build.add_argument("--batch-size", type=int, default=defaults.batch_size)
     build.add_argument("--hidden-size", type=int, default=defaults.hidden_size)
     build.add_argument("--layers", type=int, default=defaults.layers)
