@@ -46,6 +46,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.multi_persona",
     "debate.protocols.ensemble_refinement",
     "debate.protocols.spp",
+    "debate.protocols.chateval",
 )
 _EXTRA_MODULES: list[str] = []
 
