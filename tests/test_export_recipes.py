@@ -249,3 +249,15 @@ def test_each_recipe_trains_one_step_with_its_trl_trainer(
     assert report.steps == 1
     assert report.train_loss is not None and math.isfinite(report.train_loss)
     assert (tmp_path / "model" / "training.json").is_file()
+
+
+def test_cli_exports_the_recipes_and_takes_gold_labels_only_when_asked(runs, tmp_path, capsys):
+    from debate.cli import main
+
+    assert main(["export", str(runs["gsm"]), "--format", "pbt", "--out", str(tmp_path / "cli"),
+                 "--label", "gold", "--min-agreement", "0"]) == 0  # fmt: skip
+    assert "pbt rows from 4 debates" in capsys.readouterr().out
+    export_run(runs["gsm"], "pbt", tmp_path / "api", label="gold", min_agreement=0.0)
+    assert rows(tmp_path / "cli") == rows(tmp_path / "api")
+    with pytest.raises(ValueError, match=r"label: Input should be 'majority' or 'final'"):
+        export_run(runs["gsm"], "dpo", tmp_path / "dpo", label="gold")  # the older formats never read gold

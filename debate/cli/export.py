@@ -19,8 +19,12 @@ agreement rates and the pseudo-label accuracy against gold where the run has gol
   kto       each response, desirable or not (prompt, completion, label)       -> debate train --method kto
   critique  wrong solution -> critique + corrected solution (messages)        -> debate train --method sft
   judge     judge rationales, right vs wrong verdict (prompt, chosen, rejected) -> debate train --method dpo
+  step_dpo  correct prefix + right next step vs first wrong step (Step-DPO)    -> debate train --method dpo
+  stance    a position to argue -> a side's strongest statement (DEBATUNE)     -> debate train --method sft
+  pbt       accept right / resist wrong persuasion (prompt, chosen, rejected)  -> debate train --method dpo
 
-Labels come from the debate (majority of the last round, or its final answer), never from gold answers.
+Labels come from the debate (majority of the last round, or its final answer), never from gold answers
+(step_dpo and pbt take --label gold when asked).
 Prompts are the round-0 solver prompt: the framework's, or with --scenario the one that scenario's debaters read.
 Ties and all-agree debates follow documented rules (docs/training.md); the card counts what was skipped.
 """
@@ -31,6 +35,8 @@ examples:
   debate export runs/arith --format dte --out data/arith --scenario arithmetic_rcr
   debate export runs/rcr --format dpo --out data/dpo --set max_pairs_per_question=2
   debate export runs/judge-a runs/judge-b --format judge --out data/judge --set pair_by=question
+  debate export runs/rcr --format step_dpo --out data/steps
+  debate export runs/mad --format stance --out data/stance --set sides=winner
 """
 
 
@@ -39,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "export",
-        help="turn run directories into training data (dte, sft, dpo, kto, critique, judge)",
+        help="turn run directories into training data (dte, sft, dpo, kto, critique, judge, step_dpo, stance, pbt)",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -47,7 +53,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directory (or its results.jsonl)")
     parser.add_argument("--format", required=True, choices=list(FORMATS))
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
-    parser.add_argument("--label", choices=["majority", "final"], help="pseudo-label source (not for judge)")
+    parser.add_argument(
+        "--label",
+        choices=["majority", "final", "gold"],
+        help="label source (not for judge or stance); gold only for step_dpo and pbt",
+    )
     parser.add_argument(
         "--min-agreement", type=float, metavar="F", help="skip questions below this agreement"
     )

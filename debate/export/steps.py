@@ -9,14 +9,19 @@ comparing with the consensus solution; no gold answer is read unless
 **Steps.** A GSM8K-style worked solution is read as lines: every non-empty
 line before its answer line (``#### N``) is one step, and the answer line is
 the last step. A response without an answer line is not a worked solution
-and gives no pair (skipped as ``no answer line``). A step's *value* is the last
-number it states (``6 + 4 = 10`` -> ``10``); a step without a number has none.
+and gives no pair (counted as ``refuted responses without an answer line``;
+a consensus without one skips the question as ``no agreeing worked solution``).
+A step's *value* is the last number it states (``6 + 4 = 10`` -> ``10``); a
+step without a number has none.
 
 **The first wrong step** of a refuted response (parsed answer other than the
 label) is its first step whose value occurs nowhere in the consensus
 solution nor in the question: the first number the refuted solution made up.
 Steps that state no number are never the wrong one. When every value is
-supported the mistake cannot be located (skipped as ``no wrong step found``).
+supported the mistake cannot be located (counted as ``refuted responses
+without a located wrong step``). A question with refuted responses but no
+pair is skipped as ``no step pair``; one where nothing was refuted (all
+agreed) as ``nothing refuted``.
 
 **The pair.** The correct prefix is the refuted solution's steps before the
 wrong one. ``chosen`` is the prefix followed by the first step of the

@@ -24,9 +24,9 @@ REPORT_FILE = "training.json"
 
 EXPORT_HINT = {
     "grpo": "debate export RUN_DIR --format dte",
-    "dpo": "debate export RUN_DIR --format dpo (or judge)",
+    "dpo": "debate export RUN_DIR --format dpo (or judge, step_dpo, pbt)",
     "kto": "debate export RUN_DIR --format kto",
-    "sft": "debate export RUN_DIR --format sft (or dte, critique)",
+    "sft": "debate export RUN_DIR --format sft (or dte, critique, stance)",
 }
 
 

@@ -1,5 +1,6 @@
-"""DPO on preference pairs: the ``dpo`` export (what the debate settled on over what it overturned) or
-the ``judge`` export (right verdicts over wrong ones)."""
+"""DPO on preference pairs: the ``dpo`` export (what the debate settled on over what it overturned), the
+``judge`` export (right verdicts over wrong ones), ``step_dpo`` (a right next step over the first wrong
+one, after the same prefix) or ``pbt`` (accepting right and resisting wrong persuasion)."""
 
 from __future__ import annotations
 

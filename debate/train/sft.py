@@ -1,4 +1,4 @@
-"""SFT on debate traces: the ``sft``, ``dte`` or ``critique`` export.
+"""SFT on debate traces: the ``sft``, ``dte``, ``critique`` or ``stance`` export.
 
 The loss is on the assistant turn only. ``messages`` rows are split into a
 prompt (every turn but the last) and a completion (the last, assistant,
