@@ -64,7 +64,10 @@ def stances(result: DebateResult) -> dict[str, tuple[str, list[Message]]] | None
     first, second = (said[0].answer for said in arguments.values())
     if first is None or second is None or first == second:
         return None
-    return {author: (said[0].answer, said) for author, said in arguments.items()}  # type: ignore[misc]
+    return {
+        author: (stance, said)
+        for (author, said), stance in zip(arguments.items(), (first, second), strict=True)
+    }
 
 
 def stance_rows(
