@@ -7,6 +7,7 @@ them with ``save_results``, exactly what the runner's ``results.jsonl`` holds.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -222,3 +223,26 @@ def stance_results() -> list[DebateResult]:
         debate(STANCES, STANCE_SCRIPT, debate_id, question, gold)
         for debate_id, (question, gold) in STANCE_ITEMS.items()
     ]
+
+
+ONE_STEP = {
+    "max_steps": 1,
+    "batch_size": 2,
+    "gradient_accumulation_steps": 1,
+    "warmup_steps": 0,
+    "learning_rate": 1e-3,
+    "logging_steps": 1,
+    "device": "cpu",
+}
+"""Training settings that run one optimizer step on a tiny model: enough to show a trainer reads an export."""
+
+
+def rows(out: Path) -> list[dict]:
+    """An export's rows, as written to ``data.jsonl``."""
+    return [json.loads(line) for line in (out / "data.jsonl").read_text().splitlines()]
+
+
+def assistant_text(chat: list[dict]) -> str:
+    """The one assistant turn of a chat."""
+    [turn] = [turn for turn in chat if turn["role"] == "assistant"]
+    return turn["content"]

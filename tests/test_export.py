@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_support import critic_results, gsm_results, judged_results, stance_results, write_run
+from export_support import (
+    assistant_text,
+    critic_results,
+    gsm_results,
+    judged_results,
+    rows,
+    stance_results,
+    write_run,
+)
 
 from debate import Debater, Scenario, ScriptedBackend, run_debate
 from debate.cli import main
@@ -25,15 +33,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "judged": write_run(root / "judged", judged_results()),
         "stances": write_run(root / "stances", stance_results()),
     }
-
-
-def rows(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "data.jsonl").read_text().splitlines()]
-
-
-def assistant_text(chat: list[dict]) -> str:
-    [turn] = [turn for turn in chat if turn["role"] == "assistant"]
-    return turn["content"]
 
 
 # -- dte: consensus traces ----------------------------------------------------------------

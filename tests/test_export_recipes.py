@@ -10,7 +10,15 @@ import math
 from pathlib import Path
 
 import pytest
-from export_support import gsm_results, stance_results, step_results, write_run
+from export_support import (
+    ONE_STEP,
+    assistant_text,
+    gsm_results,
+    rows,
+    stance_results,
+    step_results,
+    write_run,
+)
 from oversight_support import debate_scenario, oversight_script, quality_item, run_item
 
 from debate import ScriptedBackend
@@ -27,15 +35,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "steps": write_run(root / "steps", step_results()),
         "stances": write_run(root / "stances", stance_results()),
     }
-
-
-def rows(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "data.jsonl").read_text().splitlines()]
-
-
-def assistant_text(chat: list[dict]) -> str:
-    [turn] = [turn for turn in chat if turn["role"] == "assistant"]
-    return turn["content"]
 
 
 # -- step_dpo: the first wrong step against the consensus solution's next step --------------------
@@ -220,17 +219,6 @@ def test_pbt_turns_in_the_same_situation_pair_with_each_other(tmp_path):
 
 # -- each recipe trains one step with its TRL trainer ------------------------------------------------
 
-ONE_STEP = {
-    "max_steps": 1,
-    "batch_size": 2,
-    "gradient_accumulation_steps": 1,
-    "warmup_steps": 0,
-    "learning_rate": 1e-3,
-    "logging_steps": 1,
-    "device": "cpu",
-    "max_length": 512,
-}
-
 
 @pytest.mark.parametrize(
     ("format", "method", "run"),
@@ -241,7 +229,14 @@ def test_each_recipe_trains_one_step_with_its_trl_trainer(
 ):
     export_run(runs[run], format, tmp_path / "data")
     settings = settings_for(
-        method, {**ONE_STEP, "model": tiny_model_dir, "data": tmp_path / "data", "out": tmp_path / "model"}
+        method,
+        {
+            **ONE_STEP,
+            "max_length": 512,
+            "model": tiny_model_dir,
+            "data": tmp_path / "data",
+            "out": tmp_path / "model",
+        },
     )
 
     report = train(settings)

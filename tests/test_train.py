@@ -7,22 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_support import critic_results, gsm_results, judged_results, write_run
+from export_support import ONE_STEP, critic_results, gsm_results, judged_results, write_run
 
 from debate.cli import main
 from debate.export import export_run
 from debate.train import RewardWeights, dte_rewards, load_train_settings, settings_for, train
 from debate.train.rewards import completion_text, marker_count, numeric, soft_format, strict_format
-
-ONE_STEP = {
-    "max_steps": 1,
-    "batch_size": 2,
-    "gradient_accumulation_steps": 1,
-    "warmup_steps": 0,
-    "learning_rate": 1e-3,
-    "logging_steps": 1,
-    "device": "cpu",
-}
 
 
 @pytest.fixture(scope="module")
