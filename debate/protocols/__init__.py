@@ -47,6 +47,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.ensemble_refinement",
     "debate.protocols.spp",
     "debate.protocols.chateval",
+    "debate.protocols.sr_dcr",
 )
 _EXTRA_MODULES: list[str] = []
 
