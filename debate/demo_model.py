@@ -35,11 +35,14 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
 from debate.arithmetic import Problem, flawed_solution, problems
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
+
+if TYPE_CHECKING:
+    from debate.scenario import Scenario
 
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
@@ -179,9 +182,8 @@ def revision_conversations(
     conversation whose answer is the correct solution, whoever was right:
     peers are sometimes right and sometimes wrong, and so is the debater itself.
     """
-    from debate import ScriptedBackend, compile_debate, relaxed_gc
+    from debate import ScriptedBackend
     from debate.loading import load_scenario
-    from debate.run import arun_debate
 
     scenario = load_scenario("arithmetic_rcr")
     by_debate = {f"revision-{index}": problem for index, problem in enumerate(items)}
@@ -193,18 +195,7 @@ def revision_conversations(
         return flawed_solution(problem, rng) if rng.random() < rate else problem.solution
 
     backend = ScriptedBackend(debater)
-    graph = compile_debate(scenario, backend)
-
-    async def debate_all() -> None:
-        await asyncio.gather(
-            *(
-                arun_debate(scenario, problem.question, graph=graph, debate_id=key)
-                for key, problem in by_debate.items()
-            )
-        )
-
-    with relaxed_gc():
-        asyncio.run(debate_all())
+    _debate_all(scenario, backend, by_debate)
     return [
         [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
         for request in backend.completed
@@ -232,12 +223,8 @@ def own_revision_conversations(
     and learning to repair them is what makes its debates better than its
     votes (docs/testbed.md).
     """
-    from tqdm.auto import tqdm
-
-    from debate import compile_debate, relaxed_gc
     from debate.agents.backends import resolve_backend
     from debate.loading import load_scenario
-    from debate.run import arun_debate
     from debate.runner.seeding import with_seed
     from debate.train.evaluate import model_backend
 
@@ -247,12 +234,29 @@ def own_revision_conversations(
         resolve_backend(model_backend(model, device, max_batch_size)),
         {key: problem.solution for key, problem in by_debate.items()},
     )
+    _debate_all(scenario, backend, by_debate, progress="its own first answers" if progress else None)
+    return [
+        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
+        for request in backend.revisions
+    ]
+
+
+def _debate_all(
+    scenario: Scenario,
+    backend: Backend,
+    by_debate: dict[str, Problem],
+    progress: str | None = None,
+) -> None:
+    """Every problem of ``by_debate`` debated at once through ``scenario`` on ``backend``; ``progress`` names a bar."""
+    from tqdm.auto import tqdm
+
+    from debate import compile_debate, relaxed_gc
+    from debate.run import arun_debate
+
     graph = compile_debate(scenario, backend)
 
     async def debate_all() -> None:
-        with tqdm(
-            total=len(by_debate), desc="its own first answers", unit="debate", disable=not progress
-        ) as bar:
+        with tqdm(total=len(by_debate), desc=progress, unit="debate", disable=progress is None) as bar:
 
             async def one(key: str, problem: Problem) -> None:
                 await arun_debate(scenario, problem.question, graph=graph, debate_id=key)
@@ -262,10 +266,6 @@ def own_revision_conversations(
 
     with relaxed_gc():
         asyncio.run(debate_all())
-    return [
-        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
-        for request in backend.revisions
-    ]
 
 
 class _FirstAnswersFrom:
