@@ -387,11 +387,30 @@ class CalibrationBins:
 # -- private confidence ---------------------------------------------------------------------
 
 
-class PrivateConfidence(BaseModel):
-    """How debaters' private confidences (``Scenario.private_confidence``) compare with how they did.
+STATED = "stated private confidence"
+ANSWER_PROBABILITY = "answer-token probability"
+STATED_ELSE_ANSWER_PROBABILITY = "stated private confidence, else answer-token probability"
 
+
+def debater_confidence(message: Message) -> tuple[float, str] | None:
+    """A debater answer's confidence and its source: the stated private one first, else the answer-token
+    probability from the message's log-probs; ``None`` when it has neither."""
+    if message.private_confidence is not None:
+        return message.private_confidence, STATED
+    probability = message.logprobs.answer_probability if message.logprobs is not None else None
+    return None if probability is None else (probability, ANSWER_PROBABILITY)
+
+
+class PrivateConfidence(BaseModel):
+    """How debaters' confidences compare with how they did.
+
+    A debater answer's confidence is its stated private confidence
+    (``Scenario.private_confidence``) where it has one, and otherwise the
+    model's own probability of writing its answer (``LogprobSummary.answer_probability``,
+    when its sampling asked for ``logprobs``); ``stated`` and ``from_logprobs``
+    count each, and ``source`` names which were used.
     ``calibration_per_round`` scores each round's debater answers against gold
-    (round 0 first); ``mean_per_round`` is the mean stated confidence of those
+    (round 0 first); ``mean_per_round`` is the mean confidence of those
     scored answers.
     ``escalation`` is the mean change of a debater's confidence from its first
     to its last stated one in a debate, over ``compared`` debaters;
@@ -404,6 +423,8 @@ class PrivateConfidence(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     stated: int = 0
+    from_logprobs: int = 0
+    source: str = STATED
     calibration_per_round: list[Calibration] = Field(default_factory=list)
     mean_per_round: list[float | None] = Field(default_factory=list)
     escalation: float | None = None
@@ -420,6 +441,7 @@ class PrivateConfidenceTracker:
         self.bins = bins
         self.per_round: list[CalibrationBins] = []
         self.stated = 0
+        self.from_logprobs = 0
         self.change = 0.0
         self.escalated = 0
         self.compared = 0
@@ -432,33 +454,50 @@ class PrivateConfidenceTracker:
         transcript = result.transcript
         first_and_last: dict[str, list[float]] = {}
         for round_ in range(transcript.rounds):
-            answers = [m for m in transcript.debater_answers(round_) if m.private_confidence is not None]
-            for message in answers:
-                confidence = message.private_confidence
-                assert confidence is not None
-                self.stated += 1
+            everyone = transcript.debater_answers(round_)
+            scored = [(m, debater_confidence(m)) for m in everyone]
+            answers = [(m, found[0]) for m, found in scored if found is not None]
+            for message, found in scored:
+                if found is None:
+                    continue
+                confidence, source = found
+                if source == STATED:
+                    self.stated += 1
+                else:
+                    self.from_logprobs += 1
                 seen = first_and_last.setdefault(message.author, [confidence, confidence])
                 seen[1] = confidence
                 if result.gold is not None:
                     while len(self.per_round) <= round_:
                         self.per_round.append(CalibrationBins(self.bins))
                     self.per_round[round_].add(confidence, message.answer == result.gold)
-            everyone = transcript.debater_answers(round_)
-            if len(everyone) > 1 and len(answers) == len(everyone) and len({m.answer for m in answers}) > 1:
+            if (
+                len(everyone) > 1
+                and len(answers) == len(everyone)
+                and len({m.answer for m, _ in answers}) > 1
+            ):
                 self.contested += 1
-                self.overconfident += sum(m.private_confidence or 0.0 for m in answers) > 1.0
+                self.overconfident += sum(confidence for _, confidence in answers) > 1.0
         for first, last in first_and_last.values():
             self.compared += 1
             self.change += last - first
             self.escalated += last > first
 
     def build(self) -> PrivateConfidence | None:
-        """``None`` when no debater stated a private confidence."""
-        if not self.stated:
+        """``None`` when no debater answer had a confidence (stated, or from log-probs)."""
+        if not self.stated and not self.from_logprobs:
             return None
         calibrations = [bins.calibration() for bins in self.per_round]
+        if not self.from_logprobs:
+            source = STATED
+        elif not self.stated:
+            source = ANSWER_PROBABILITY
+        else:
+            source = STATED_ELSE_ANSWER_PROBABILITY
         return PrivateConfidence(
             stated=self.stated,
+            from_logprobs=self.from_logprobs,
+            source=source,
             calibration_per_round=calibrations,
             mean_per_round=[
                 sum(b.mean_confidence * b.count for b in c.bins) / c.n if c.n else None for c in calibrations
@@ -472,7 +511,7 @@ class PrivateConfidenceTracker:
 
 
 def private_confidence(results: Iterable[DebateResult], *, bins: int = 10) -> PrivateConfidence | None:
-    """``PrivateConfidence`` of ``results`` (``None`` when no debater stated one)."""
+    """``PrivateConfidence`` of ``results`` (``None`` when no debater answer had a confidence)."""
     tracker = PrivateConfidenceTracker(bins)
     for result in results:
         tracker.add(result)

@@ -86,8 +86,9 @@ class RunSummary(BaseModel):
     failures: list[DebateNote] = Field(default_factory=list)
     """The first failures with their errors (all are in the results file)."""
     private_confidence: PrivateConfidence | None = None
-    """Calibration per round, escalation and mutual overconfidence of debaters' private confidences
-    (``Scenario.private_confidence``); ``None`` when no debater stated one."""
+    """Calibration per round, escalation and mutual overconfidence of debaters' confidences: the stated
+    private one (``Scenario.private_confidence``), else the answer-token probability from log-probs
+    (``source`` says which); ``None`` when no debater answer had either."""
 
 
 class RoundOutcome(NamedTuple):

@@ -84,7 +84,7 @@ def test_the_report_shows_private_confidence_per_round(run, tmp_path):
     path, _ = run
     page = write_report([path], tmp_path / "report").read_text()
 
-    section = page[page.index("Private confidence per round") :]
+    section = page[page.index("Confidence per round (stated private confidence)") :]
     assert "16 confidences stated, never shown to peers or the judge" in section
     assert "8 of 8 debaters ended surer" in section
     assert "in 100.0% of 8 contested rounds" in section

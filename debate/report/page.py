@@ -124,7 +124,8 @@ def runs_table(runs: Sequence[RunReport]) -> str:
 
 
 def private_confidence_section(private: PrivateConfidence) -> list[str]:
-    """Debaters' private confidence per round: calibration against gold, escalation, mutual overconfidence."""
+    """Debaters' confidence per round (stated, or from log-probs): calibration against gold, escalation,
+    mutual overconfidence; the heading names the confidence's source."""
     calibrations = private.calibration_per_round
     escalation = (
         f"from first to last turn, confidence changed by {number(private.escalation, 3)} on average; "
@@ -138,10 +139,21 @@ def private_confidence_section(private: PrivateConfidence) -> list[str]:
         if private.mutual_overconfidence is not None
         else "no contested round with every confidence stated"
     )
+    counted = "; ".join(
+        part
+        for part in (
+            f"{private.stated} confidences stated, never shown to peers or the judge"
+            if private.stated
+            else "",
+            f"{private.from_logprobs} answer-token probabilities from debater log-probs"
+            if private.from_logprobs
+            else "",
+        )
+        if part
+    )
     return [
-        "<h3>Private confidence per round</h3>",
-        f"<p class='muted'>{private.stated} confidences stated, never shown to peers or the judge; "
-        f"{escape(escalation)}; {escape(overconfidence)}.</p>",
+        f"<h3>Confidence per round ({escape(private.source)})</h3>",
+        f"<p class='muted'>{escape(counted)}; {escape(escalation)}; {escape(overconfidence)}.</p>",
         table(
             ["round", "answers scored", "mean confidence", "accuracy", "ECE"],
             [
