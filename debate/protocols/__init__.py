@@ -48,6 +48,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.spp",
     "debate.protocols.chateval",
     "debate.protocols.sr_dcr",
+    "debate.protocols.medprompt",
 )
 _EXTRA_MODULES: list[str] = []
 
