@@ -1,23 +1,21 @@
 """The testbed debate (``arithmetic_rcr``) with debaters' token log-probabilities on.
 
-Everything else is ``scenarios/arithmetic_rcr.py``'s. The demo model cannot
-state a confidence, so the summary and the report score calibration per round
-from its own probability of writing its answer (the answer tokens' probability
-in each message's log-prob summary).
+Everything else is ``arithmetic_rcr``'s. The demo model cannot state a
+confidence, so the summary and the report score calibration per round from
+its own probability of writing its answer (the answer tokens' probability in
+each message's log-prob summary).
 """
 
-from debate import Debater, SamplingParams, Scenario
-from debate.arithmetic import PROMPTS
+from debate.loading import load_scenario
 
-scenario = Scenario(
-    name="arithmetic-rcr-logprobs",
-    agents=[Debater(name, sampling=SamplingParams(max_tokens=64, logprobs=True)) for name in ("a", "b", "c")],
-    protocol="rcr",
-    rounds=3,
-    topology="full",
-    stop="consensus",
-    answer="number",
-    prompts=PROMPTS,
-    temperature_schedule=[1.0, 0.3, 0.3],
-    context_visibility={"solution": []},
+_base = load_scenario("arithmetic_rcr")
+
+scenario = _base.model_copy(
+    update={
+        "name": "arithmetic-rcr-logprobs",
+        "agents": [
+            agent.model_copy(update={"sampling": agent.sampling.model_copy(update={"logprobs": True})})
+            for agent in _base.agents
+        ],
+    }
 )
