@@ -30,7 +30,7 @@ from debate.agents.prompting import context_block, load_templates, render
 from debate.agents.roles import Agent
 from debate.answers import safe_parse, split_private_confidence
 from debate.logprobs import summarize_logprobs
-from debate.messages import Message, MessageKind, Role, Sample, SamplingParams, message_id
+from debate.messages import Branch, Message, MessageKind, Role, Sample, SamplingParams, message_id
 from debate.scenario import Scenario
 
 DEFAULT_BACKEND = "default"
@@ -44,6 +44,8 @@ class DebateState(TypedDict, total=False):
     context: dict[str, str]
     round: int
     messages: Annotated[list[Message], operator.add]
+    branches: Annotated[list[Branch], operator.add]
+    """Alternative continuations of branched turns (``Scenario.branch_at``); never read by agents."""
     stop_reason: str | None
     final_answer: str | None
     gold: str | None

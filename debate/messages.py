@@ -9,7 +9,7 @@ parameters, what it cost) to be analysed on its own, long after the run.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -162,6 +162,30 @@ class Message(BaseModel):
         if not self.samples or self.answer is None:
             return None
         return sum(sample.answer == self.answer for sample in self.samples) / len(self.samples)
+
+
+Continuation = Literal["accept", "resist"]
+
+
+class Branch(BaseModel):
+    """One alternative continuation of a debater's turn: a node of PBT's dialogue tree.
+
+    At ``Scenario.branch_at`` a debater that a peer disagreed with answers the
+    same turn twice more, reading the same messages, told either to adopt the
+    persuading peer's answer (``accept``) or to keep its own (``resist``). The
+    debate goes on from the turn's own message (``of``); nobody reads a branch.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    of: str
+    """The id of the turn's own (main-line) message."""
+    continuation: Continuation
+    persuader: str
+    """The id of the peer message whose answer ``accept`` adopts and ``resist`` turns down."""
+    instruction: str
+    """What was added to the turn's prompt to steer this continuation (the training prompt leaves it out)."""
+    message: Message
 
 
 def message_id(debate_id: str, round: int, author: str, kind: MessageKind) -> str:

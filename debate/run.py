@@ -67,7 +67,25 @@ async def arun_debate(
     if graph.checkpointer is not None:
         config["configurable"] = {"thread_id": debate_id}
     started = time.perf_counter()
-    initial: DebateState | None = {
+    initial: DebateState | None = initial_state(debate_id, question, context=context, gold=gold, metadata=metadata)
+    if graph.checkpointer is not None:
+        snapshot = await graph.aget_state(config)
+        if snapshot.values.get("messages") is not None or snapshot.next:
+            initial = None  # resume (or return the finished debate) from the checkpoint
+    state = await graph.ainvoke(initial, config)
+    return debate_result(scenario, state, wall_time_s=time.perf_counter() - started)
+
+
+def initial_state(
+    debate_id: str,
+    question: str,
+    *,
+    context: Mapping[str, str] | None = None,
+    gold: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> DebateState:
+    """A debate's state before its first step."""
+    return {
         "debate_id": debate_id,
         "question": question,
         "context": dict(context or {}),
@@ -78,17 +96,17 @@ async def arun_debate(
         "gold": gold,
         "metadata": dict(metadata or {}),
     }
-    if graph.checkpointer is not None:
-        snapshot = await graph.aget_state(config)
-        if snapshot.values.get("messages") is not None or snapshot.next:
-            initial = None  # resume (or return the finished debate) from the checkpoint
-    state = await graph.ainvoke(initial, config)
+
+
+def debate_result(scenario: Scenario, state: DebateState, *, wall_time_s: float) -> DebateResult:
+    """The result of a debate whose graph (its own, or its cohort's) ended in ``state``."""
     transcript = Transcript(
-        debate_id=debate_id,
+        debate_id=state["debate_id"],
         scenario=scenario.name,
-        question=question,
-        context=dict(context or {}),
+        question=state["question"],
+        context=dict(state.get("context") or {}),
         messages=state["messages"],
+        branches=state.get("branches") or [],
     )
     final_answer = state.get("final_answer")
     return DebateResult(
@@ -97,10 +115,10 @@ async def arun_debate(
         outcome=Outcome.ANSWERED if final_answer is not None else Outcome.NO_ANSWER,
         reason=None if final_answer is not None else no_answer_reason(transcript),
         stop_reason=state.get("stop_reason"),
-        gold=gold,
+        gold=state.get("gold"),
         dynamics=compute_dynamics(state["messages"]),
-        wall_time_s=time.perf_counter() - started,
-        metadata=dict(metadata or {}),
+        wall_time_s=wall_time_s,
+        metadata=dict(state.get("metadata") or {}),
     )
 
 

@@ -45,6 +45,10 @@ class Scenario(BaseModel):
     - ``agreement_intensity``: 0-100, how much debaters are told to take up the others' views
       (0: discard them always, 50: as their answers deserve, 100: incorporate them always), as in
       DebateLLM; only protocols that say so read it (``multi_persona``, ``chateval``).
+    - ``branch_at``: a round (>= 1) whose turns branch, as in PBT: each debater whose peers disagreed with
+      it also answers told to accept the peer's answer and told to keep its own; the continuations are
+      kept beside the transcript (``Transcript.branches``) for the ``pbt`` export, and the debate goes on
+      unchanged. Protocols built on the round loop take it (``simultaneous``, ``rcr``, ...).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True)
@@ -64,6 +68,7 @@ class Scenario(BaseModel):
     critique_peers: int = Field(default=2, ge=1)
     private_confidence: bool = False
     agreement_intensity: int | None = Field(default=None, ge=0, le=100)
+    branch_at: int | None = Field(default=None, ge=1)
 
     @field_validator("agents", mode="before")
     @classmethod
@@ -107,15 +112,26 @@ class Scenario(BaseModel):
                 else f"stop={self.stop!r}, aggregate={self.aggregate!r}"
             )
             raise ValueError(f"judge: {reason} needs a judge, but none was given")
+
+        def protocols_that(flag: str) -> list[str]:
+            return [name for name in protocol_names() if getattr(get_protocol(name), flag, False)]
+
         if self.agreement_intensity is not None and not getattr(protocol, "uses_agreement_intensity", False):
-            readers = [
-                name
-                for name in protocol_names()
-                if getattr(get_protocol(name), "uses_agreement_intensity", False)
-            ]
             raise ValueError(
-                f"agreement_intensity: protocol {self.protocol!r} does not read it; protocols that do: {readers}"
+                f"agreement_intensity: protocol {self.protocol!r} does not read it; "
+                f"protocols that do: {protocols_that('uses_agreement_intensity')}"
             )
+        if self.branch_at is not None:
+            if not getattr(protocol, "branches_turns", False):
+                raise ValueError(
+                    f"branch_at: protocol {self.protocol!r} does not branch turns; "
+                    f"protocols that do: {protocols_that('branches_turns')}"
+                )
+            if self.branch_at >= self.rounds:
+                raise ValueError(
+                    f"branch_at: round {self.branch_at} does not exist with rounds={self.rounds} "
+                    f"(valid: 1 to {self.rounds - 1}: round 0 has no peers to be persuaded by)"
+                )
         protocol.validate(self)
         return self
 
@@ -156,8 +172,9 @@ class Scenario(BaseModel):
         payload = self.model_dump(mode="json", exclude={"topology", "answer"})
         if not payload["private_confidence"]:
             del payload["private_confidence"]  # left out when off, so older scenarios keep their fingerprints
-        if payload["agreement_intensity"] is None:
-            del payload["agreement_intensity"]
+        for optional in ("agreement_intensity", "branch_at"):
+            if payload[optional] is None:
+                del payload[optional]  # left out when unset, so older scenarios keep their fingerprints
         topology = self.topology if isinstance(self.topology, str) else sorted(map(list, self.topology.edges))
         payload["topology"] = topology
         payload["answer"] = _describe_parser(self.answer)

@@ -19,14 +19,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from debate.dynamics import Dynamics, compute_dynamics
-from debate.messages import Message, MessageKind, Role, Usage
+from debate.messages import Branch, Message, MessageKind, Role, Usage
 
 
 class Transcript(BaseModel):
-    """Everything that was said in one debate, in order."""
+    """Everything that was said in one debate, in order.
+
+    ``branches`` holds the alternative continuations of branched turns
+    (``Scenario.branch_at``): the dialogue tree around the debate, which
+    ``messages`` (the line the debate took) never includes.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +47,15 @@ class Transcript(BaseModel):
     question: str
     context: dict[str, str] = Field(default_factory=dict)
     messages: list[Message] = Field(default_factory=list)
+    branches: list[Branch] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_branches(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Left out when there are none, so unbranched results are written exactly as before.
+        fields = handler(self)
+        if not fields.get("branches"):
+            fields.pop("branches", None)
+        return fields
 
     def by_round(self, round_: int) -> list[Message]:
         return [message for message in self.messages if message.round == round_]

@@ -237,6 +237,20 @@ ONE_STEP = {
 """Training settings that run one optimizer step on a tiny model: enough to show a trainer reads an export."""
 
 
+def train_one_step(method: str, data: Path, model: Path, out: Path):  # noqa: ANN201 - TrainReport
+    """``debate train --method METHOD`` for one optimizer step on an export; the report, checked to have trained."""
+    import math
+
+    from debate.train import settings_for, train
+
+    settings = settings_for(method, {**ONE_STEP, "max_length": 512, "model": model, "data": data, "out": out})
+    report = train(settings)
+    assert report.steps == 1
+    assert report.train_loss is not None and math.isfinite(report.train_loss)
+    assert (out / "training.json").is_file()
+    return report
+
+
 def rows(out: Path) -> list[dict]:
     """An export's rows, as written to ``data.jsonl``."""
     return [json.loads(line) for line in (out / "data.jsonl").read_text().splitlines()]

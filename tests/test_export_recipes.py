@@ -6,17 +6,16 @@ Each format's rows on hand-built debates, then one TRL training step on the tiny
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
 from export_support import (
-    ONE_STEP,
     assistant_text,
     gsm_results,
     rows,
     stance_results,
     step_results,
+    train_one_step,
     write_run,
 )
 from oversight_support import debate_scenario, oversight_script, quality_item, run_item
@@ -24,7 +23,6 @@ from oversight_support import debate_scenario, oversight_script, quality_item, r
 from debate import ScriptedBackend
 from debate.export import export_run
 from debate.export.steps import first_wrong_step, solution_steps
-from debate.train import settings_for, train
 
 
 @pytest.fixture(scope="module")
@@ -228,22 +226,8 @@ def test_each_recipe_trains_one_step_with_its_trl_trainer(
     tiny_model_dir, runs, tmp_path, format, method, run
 ):
     export_run(runs[run], format, tmp_path / "data")
-    settings = settings_for(
-        method,
-        {
-            **ONE_STEP,
-            "max_length": 512,
-            "model": tiny_model_dir,
-            "data": tmp_path / "data",
-            "out": tmp_path / "model",
-        },
-    )
 
-    report = train(settings)
-
-    assert report.steps == 1
-    assert report.train_loss is not None and math.isfinite(report.train_loss)
-    assert (tmp_path / "model" / "training.json").is_file()
+    train_one_step(method, tmp_path / "data", tiny_model_dir, tmp_path / "model")
 
 
 def test_cli_exports_the_recipes_and_takes_gold_labels_only_when_asked(runs, tmp_path, capsys):

@@ -28,12 +28,23 @@ the debate has none, it is the text the opposite behaviour would repeat:
 for accepting, the correct peer's response (good) or the agent's own wrong
 previous one (bad); for resisting, the agent's own right previous response
 (good) or the wrong peer's (bad).
+
+**Branched turns** (a run with ``Scenario.branch_at``; ``debate.protocols.branching``)
+give their own pair instead: the same agent answered the same turn told to
+accept the persuading peer and told to resist it, so both sides are its own
+words in that very context (PBT's dialogue tree). The accepting continuation
+is ``chosen`` when the persuader gave the label, the resisting one when the
+agent's previous answer did; when neither did, the turn gives no pair, nor
+when a continuation did not do as told (its answer is not the persuader's,
+resp. the agent's previous one). Both are counted. ``pair_from`` says
+``branches`` or ``debate``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
@@ -43,7 +54,7 @@ from debate.export.base import Exporter, LabeledOptions, Row, labeled_results
 from debate.export.card import ExportReport
 from debate.export.labels import LabelOrGold, PseudoLabel, answer_messages, item_id
 from debate.export.prompts import Chat, assistant
-from debate.messages import Message
+from debate.messages import Branch, Message
 from debate.transcript import DebateResult
 
 ACCEPT, RESIST = "accept correct persuasion", "resist wrong persuasion"
@@ -131,24 +142,85 @@ def turn_prompt(result: DebateResult, turn: PersuasionTurn, options: PersuasionO
     ]
 
 
+@dataclass(frozen=True)
+class PersuasionPair:
+    turn: PersuasionTurn
+    chosen: Message
+    rejected: Message
+    source: Literal["branches", "debate"]
+
+
+def branch_pairs(
+    result: DebateResult, label: PseudoLabel, options: LabeledOptions, report: ExportReport
+) -> list[PersuasionPair]:
+    """The branched turns in ``options.rounds``, each with its continuation that behaved well over the other."""
+    messages = {message.id: message for message in result.transcript.messages}
+    branches: dict[str, dict[str, Branch]] = {}
+    for branch in result.transcript.branches:
+        branches.setdefault(branch.of, {})[branch.continuation] = branch
+    pairs = []
+    for response in options.select_rounds([messages[of] for of in branches if of in messages]):
+        accept, resist = branches[response.id]["accept"], branches[response.id]["resist"]
+        persuader = messages[accept.persuader]
+        read = [messages[message_id] for message_id in response.responds_to if message_id in messages]
+        [previous] = [message for message in read if message.author == response.author]
+        if persuader.answer == label.answer:
+            kind, chosen, rejected = ACCEPT, accept, resist
+        elif previous.answer == label.answer:
+            kind, chosen, rejected = RESIST, resist, accept
+        else:
+            report.count("branched turns where neither side gave the label")
+            continue
+        if accept.message.answer != persuader.answer or resist.message.answer != previous.answer:
+            report.count("branched turns whose continuations did not do as told")
+            continue
+        peers = [message for message in read if message.author != response.author]
+        turn = PersuasionTurn(
+            kind=kind,
+            response=response,
+            previous=previous,
+            peers=[persuader, *(peer for peer in peers if peer is not persuader)],
+            persuader=persuader,
+            good=response.answer == label.answer,
+        )
+        pairs.append(PersuasionPair(turn, chosen.message, rejected.message, "branches"))
+    return pairs
+
+
+def persuasion_pairs(
+    result: DebateResult, label: PseudoLabel, options: LabeledOptions, report: ExportReport
+) -> list[PersuasionPair]:
+    """Branched turns' pairs, then the other persuasion turns' (the actual response against its counterpart)."""
+    branched = {branch.of for branch in result.transcript.branches}
+    turns = persuasion_turns(result, label, options)
+    observed = []
+    for turn in turns:
+        if turn.response.id in branched:
+            continue
+        other = counterpart(turn, turns)
+        chosen, rejected = (turn.response, other) if turn.good else (other, turn.response)
+        observed.append(PersuasionPair(turn, chosen, rejected, "debate"))
+    return branch_pairs(result, label, options, report) + observed
+
+
 def persuasion_rows(
     results: Iterable[DebateResult], options: PersuasionOptions, report: ExportReport
 ) -> Iterator[Row]:
     for result, label in labeled_results(results, options, report):
-        turns = persuasion_turns(result, label, options)
-        if not turns:
+        pairs = persuasion_pairs(result, label, options, report)
+        if not pairs:
             report.skip("no persuasion")
             continue
         report.count("questions with pairs")
-        for turn in turns[: options.max_pairs_per_question]:
-            other = counterpart(turn, turns)
-            chosen, rejected = (turn.response, other) if turn.good else (other, turn.response)
+        for pair in pairs[: options.max_pairs_per_question]:
+            turn = pair.turn
             yield {
                 "prompt": turn_prompt(result, turn, options),
-                "chosen": assistant(chosen.text),
-                "rejected": assistant(rejected.text),
+                "chosen": assistant(pair.chosen.text),
+                "rejected": assistant(pair.rejected.text),
                 "situation": turn.kind,
                 "observed": "chosen" if turn.good else "rejected",
+                "pair_from": pair.source,
                 "answer": label.answer,
                 "previous_answer": turn.previous.answer,
                 "persuader_answer": turn.persuader.answer,
@@ -164,7 +236,8 @@ EXPORTER = Exporter(
     name="pbt",
     summary="Each row is a preference pair on a persuasion turn (`prompt`: the question, the agent's previous "
     "response and its peers'): accepting a peer who gave the label or resisting one who did not (`chosen`) "
-    "over the opposite (`rejected`); `situation` says which.",
+    "over the opposite (`rejected`); `situation` says which, `pair_from` whether both sides are the agent's "
+    "own continuations of a branched turn (`branches`) or taken from the debate (`debate`).",
     trainer="debate train --method dpo (DPOTrainer)",
     options=PersuasionOptions,
     columns={
@@ -173,6 +246,7 @@ EXPORTER = Exporter(
         "rejected": "chat",
         "situation": "string",
         "observed": "string",
+        "pair_from": "string",
         "answer": "string",
         "previous_answer": "string",
         "persuader_answer": "string",
@@ -183,5 +257,8 @@ EXPORTER = Exporter(
         "item_id": "string",
     },
     rows=persuasion_rows,
-    row_kind=lambda row: f"{row['situation']}: {'done' if row['observed'] == 'chosen' else 'not done'}",
+    row_kind=lambda row: (
+        f"{row['situation']}: {'done' if row['observed'] == 'chosen' else 'not done'}"
+        + (" (branched turn)" if row["pair_from"] == "branches" else "")
+    ),
 )

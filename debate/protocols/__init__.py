@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class DebateProtocol(Protocol):
     """Optional attributes, read with defaults: ``needs_debaters`` (True; False lets a judge answer
     alone), ``prompt_file`` (the protocol's name; variants of one protocol share one file) and
-    ``uses_agreement_intensity`` (False; True lets a scenario set ``agreement_intensity``)."""
+    ``uses_agreement_intensity`` (False; True lets a scenario set ``agreement_intensity``) and
+    ``branches_turns`` (False; True lets a scenario set ``branch_at``)."""
 
     name: str
     needs_judge: bool

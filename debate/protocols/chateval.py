@@ -40,6 +40,7 @@ class ChatEval(RoundProtocol):
     name = "chateval"
     prompt_file = "chateval"
     uses_agreement_intensity = True
+    branches_turns = False  # referees read the whole discussion, not one previous answer to keep or change
     one_by_one = True
 
     def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:

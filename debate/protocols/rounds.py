@@ -11,11 +11,18 @@ Read it top to bottom; this is the whole debate:
    (``aggregate="judge"``), the judge reads the round's responses, quoted.
 4. Either ``advance`` to the next round, or ``finalize`` the answer.
 
+At ``Scenario.branch_at`` a debater that a peer disagreed with also answers
+its turn told to accept and told to resist (``debate.protocols.branching``);
+those branches are stored beside the transcript and change nothing here.
+
 Subclasses only say how a later-round prompt reads.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -23,6 +30,7 @@ from langgraph.graph import END, START, StateGraph
 from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import Message, MessageKind, Role
+from debate.protocols.branching import branch_turn
 from debate.protocols.common import (
     advance,
     final_answer,
@@ -36,6 +44,28 @@ from debate.topology import readers_of, sources_for
 from debate.voting import consensus
 
 ADVANCE, END_ROUND, JUDGE, FINALIZE = "advance", "end_round", "judge", "finalize"
+SPEAK = "speak"
+"""``RoundSteps.after_round``'s answer for "every debater speaks again" (in a graph: all debater nodes)."""
+
+Node = Callable[[DebateState], Any]
+
+
+@dataclass(frozen=True)
+class RoundSteps:
+    """One debate's round as plain functions of its state: what a debate's graph and a cohort both run.
+
+    All ``speakers`` (node name -> node) answer at once, each reading the state
+    as it was before the round; then ``end_round``; ``after_round`` says what
+    comes next (``SPEAK``, ``JUDGE`` or ``FINALIZE``); after the ``judge``,
+    ``after_judge`` says ``ADVANCE`` (then ``SPEAK``) or ``FINALIZE``.
+    """
+
+    speakers: dict[str, Node]
+    end_round: Node
+    after_round: Callable[[DebateState], str]
+    judge: Node | None
+    after_judge: Callable[[DebateState], str]
+    finalize: Node
 
 
 def debater_node_name(name: str) -> str:
@@ -47,6 +77,7 @@ class RoundProtocol:
 
     name = "rounds"
     needs_judge = False
+    branches_turns = True
 
     def validate(self, scenario: Scenario) -> None:
         return None
@@ -56,34 +87,58 @@ class RoundProtocol:
     ) -> str:
         raise NotImplementedError
 
-    def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:
-        scenario = runtime.scenario
-        debater_nodes = []
-        for debater in scenario.debaters:
-            node = debater_node_name(debater.name)
-            graph.add_node(node, self._debater_node(runtime, debater))
-            graph.add_edge(START, node)
-            graph.add_edge(ADVANCE, node)
-            debater_nodes.append(node)
-        graph.add_node(END_ROUND, self._end_round_node(runtime))
-        graph.add_edge(debater_nodes, END_ROUND)
-        graph.add_node(ADVANCE, advance)
-        graph.add_node(FINALIZE, self._finalize_node(runtime))
-        graph.add_edge(FINALIZE, END)
+    def round_steps(self, runtime: DebateRuntime) -> RoundSteps | None:
+        """This protocol's round as functions of one debate's state, or None if it builds its own graph.
 
+        ``build`` wires these into a debate's graph; ``debate.cohort`` runs the
+        same functions for many debates in one graph. A subclass that overrides
+        ``build`` has a shape of its own, so it gets None (and no cohorts).
+        """
+        if type(self).build is not RoundProtocol.build:
+            return None
+        scenario = runtime.scenario
         uses_judge = scenario.judge is not None and (scenario.stop == "judge" or scenario.aggregation == "judge")
 
-        def after_round(state: DebateState) -> str | list[str]:
+        def after_round(state: DebateState) -> str:
             if uses_judge and (scenario.stop == "judge" or state.get("stop_reason")):
                 return JUDGE
-            return FINALIZE if state.get("stop_reason") else debater_nodes
+            return FINALIZE if state.get("stop_reason") else SPEAK
 
-        graph.add_conditional_edges(END_ROUND, after_round, [*debater_nodes, FINALIZE, *([JUDGE] if uses_judge else [])])
-        if uses_judge:
-            graph.add_node(JUDGE, judge_round_node(runtime))
-            graph.add_conditional_edges(
-                JUDGE, lambda state: ADVANCE if judge_wants_more(state, runtime) else FINALIZE, [ADVANCE, FINALIZE]
-            )
+        return RoundSteps(
+            speakers={
+                debater_node_name(debater.name): self._debater_node(runtime, debater) for debater in scenario.debaters
+            },
+            end_round=self._end_round_node(runtime),
+            after_round=after_round,
+            judge=judge_round_node(runtime) if uses_judge else None,
+            after_judge=lambda state: ADVANCE if judge_wants_more(state, runtime) else FINALIZE,
+            finalize=self._finalize_node(runtime),
+        )
+
+    def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:
+        steps = self.round_steps(runtime)
+        assert steps is not None
+        debater_nodes = list(steps.speakers)
+        for node, speak in steps.speakers.items():
+            graph.add_node(node, speak)
+            graph.add_edge(START, node)
+            graph.add_edge(ADVANCE, node)
+        graph.add_node(END_ROUND, steps.end_round)
+        graph.add_edge(debater_nodes, END_ROUND)
+        graph.add_node(ADVANCE, advance)
+        graph.add_node(FINALIZE, steps.finalize)
+        graph.add_edge(FINALIZE, END)
+
+        def after_round(state: DebateState) -> str | list[str]:
+            step = steps.after_round(state)
+            return debater_nodes if step == SPEAK else step
+
+        graph.add_conditional_edges(
+            END_ROUND, after_round, [*debater_nodes, FINALIZE, *([JUDGE] if steps.judge else [])]
+        )
+        if steps.judge is not None:
+            graph.add_node(JUDGE, steps.judge)
+            graph.add_conditional_edges(JUDGE, steps.after_judge, [ADVANCE, FINALIZE])
 
     # -- nodes ---------------------------------------------------------------------
 
@@ -103,10 +158,15 @@ class RoundProtocol:
                 prompt = self.later_round_prompt(runtime, agent, state, own, peers)
                 responds_to = [own.id, *(peer.id for peer in peers)]
             kind = MessageKind.ARGUMENT if round_ == 0 else MessageKind.REFINEMENT
-            message = await runtime.speak(
+            speaking = runtime.speak(
                 agent, state, kind=kind, user_prompt=prompt, responds_to=responds_to, visible_to=readers
             )
-            return {"messages": [message]}
+            if round_ == 0 or round_ != runtime.scenario.branch_at:
+                return {"messages": [await speaking]}
+            message, branches = await asyncio.gather(
+                speaking, branch_turn(runtime, agent, state, kind=kind, prompt=prompt, own=own, peers=peers)
+            )
+            return {"messages": [message], "branches": branches}
 
         return speak
 
