@@ -156,6 +156,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume.add_argument(
         "--max-failures", type=int, metavar="N", help="stop starting debates after N failures"
     )
+    resume.add_argument(
+        "--cohorts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run debates started together as one LangGraph invocation (a cohort), for protocols that allow "
+        "it and without --checkpoints; same results, less CPU per model call (default: on)",
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -221,6 +228,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imp
         "format": args.format,
         "fields": field_overrides(args),
         "checkpoints": args.checkpoints,
+        "cohorts": args.cohorts,
         "max_failures": args.max_failures,
         "prices": args.prices,
         "progress": args.progress,

@@ -23,6 +23,12 @@ Killing the process at any moment loses at most the debates in flight: the
 same call resumes. With ``checkpoints`` on, those debates resume from their
 last LangGraph step instead of from scratch.
 
+Without checkpoints, debates of round protocols (rcr, simultaneous and the
+like) that start together run as a cohort (``debate.cohort``): one LangGraph
+invocation advances all of them, round by round, and each leaves it (and
+frees its slot) as soon as it ends. Results are the same as with one graph
+per debate; the CPU per model call is several times lower.
+
 Where the debates run is the one thing that varies: in this process (the
 default), or, with ``ray``, in ``workers`` Ray worker processes that stream
 their results back to this one (``debate.runner.ray_workers``). Either way
@@ -35,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence, Sized
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,12 +50,13 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, ValidationI
 
 from debate.agents.backends import Backend, resolve_backend
 from debate.checkpoint import sqlite_checkpointer
+from debate.cohort import CohortDebate, Finished, compile_cohort, run_cohort
 from debate.datasets import Item
 from debate.gc_tuning import relaxed_gc
 from debate.gold import GoldReader
 from debate.graph import DEFAULT_BACKEND, compile_debate
 from debate.messages import Message
-from debate.run import arun_debate, debate_id_for
+from debate.run import arun_debate, debate_id_for, debate_result, initial_state
 from debate.runner.manifest import DatasetRecord, RunManifest, build_manifest, continue_manifest
 from debate.runner.progress import Progress, ProgressMode
 from debate.runner.run_dir import FinishedDebate, ResultWriter, RunDir
@@ -76,6 +83,8 @@ class RunOptions(BaseModel):
     - ``max_failures``: stop starting debates once this many failed in this invocation
       (a dead server should not burn through the whole dataset).
     - ``prices``: model -> (USD per 1M prompt tokens, USD per 1M completion tokens).
+    - ``cohorts``: run debates in cohorts (``debate.cohort``: one LangGraph invocation for many
+      debates) where the protocol allows and ``checkpoints`` is off; False: one graph per debate.
     - ``ray``: run the debates on Ray workers: ``"local"`` starts a Ray runtime on this
       machine, ``"auto"`` or ``"ray://HOST:PORT"`` joins a running cluster.
     - ``workers``: Ray worker processes (one CPU each), each with ``concurrency`` debates in flight.
@@ -92,6 +101,7 @@ class RunOptions(BaseModel):
     progress: ProgressMode = "auto"
     log_every_s: float = Field(default=30.0, gt=0)
     fsync_every_s: float = Field(default=1.0, ge=0)
+    cohorts: bool = True
     ray: str | None = Field(default=None, min_length=1)
     workers: int = Field(default=1, ge=1)
     worker_gpus: float = Field(default=0.0, ge=0)
@@ -403,14 +413,30 @@ def failed_result(
 
 
 class InProcessDebates:
-    """Debates in this process: one compiled graph, at most ``concurrency`` debates in flight."""
+    """Debates in this process, at most ``concurrency`` in flight.
+
+    Without checkpoints, and for protocols whose rounds a cohort can run
+    (``debate.cohort``), debates run in cohorts: debates started together
+    share one LangGraph invocation, which costs several times less CPU per
+    model call than one graph per debate. Otherwise every debate runs its own
+    graph (compiled once), which is what a checkpoint resumes.
+    """
 
     def __init__(self, scenario: Scenario, backends: Backends, options: RunOptions) -> None:
         self.scenario = scenario
         self.options = options
-        self.graph, self.owned = compile_for_run(scenario, backends, options.seed)
+        resolved, self.owned = resolve_run_backends(backends)
+        seeded = with_seed(scenario, options.seed)
+        self.cohort = (
+            compile_cohort(seeded, resolved) if options.cohorts and not options.checkpoints else None
+        )
+        self.graph = compile_debate(seeded, resolved) if self.cohort is None else None
 
     async def run(self, run: DatasetRun, pending: Iterator[tuple[Item, str]]) -> None:
+        if self.cohort is not None:
+            await self._run_cohorts(run, pending, self.cohort)
+            return
+        assert self.graph is not None
         async with self._checkpointer(run.run_dir) as saver:
             debater = ItemDebater(self.scenario, self.graph, saver)
             slots = asyncio.Semaphore(self.options.concurrency)
@@ -435,6 +461,66 @@ class InProcessDebates:
         finally:
             slots.release()
 
+    async def _run_cohorts(
+        self, run: DatasetRun, pending: Iterator[tuple[Item, str]], cohort: CompiledStateGraph
+    ) -> None:
+        """Start a cohort with every free slot's item whenever slots are free; each debate frees its slot as it ends."""
+        slots = asyncio.Semaphore(self.options.concurrency)
+        async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
+            members: list[tuple[Item, str]] = []
+            for entry in pending:
+                await slots.acquire()  # waits only when every slot is taken (and ``members`` is empty)
+                if run.too_many_failures():
+                    slots.release()
+                    break
+                members.append(entry)
+                if slots.locked():  # no slot left: these debates start together
+                    group.create_task(self._cohort_and_record(run, cohort, members, slots))
+                    members = []
+            if members:
+                group.create_task(self._cohort_and_record(run, cohort, members, slots))
+
+    async def _cohort_and_record(
+        self,
+        run: DatasetRun,
+        cohort: CompiledStateGraph,
+        members: list[tuple[Item, str]],
+        slots: asyncio.Semaphore,
+    ) -> None:
+        items = {debate_id: item for item, debate_id in members}
+        debates = [
+            CohortDebate(
+                initial_state(
+                    debate_id,
+                    item.question,
+                    context=item.context,
+                    gold=item.gold,
+                    metadata={**item.metadata, "item_id": item.id},
+                )
+            )
+            for item, debate_id in members
+        ]
+        try:
+            async with aclosing(run_cohort(cohort, debates, self.scenario)) as finished_debates:
+                async for finished in finished_debates:
+                    run.record(FinishedDebate.of(self._result(items.pop(finished.debate_id), finished)))
+                    slots.release()
+        finally:
+            for _ in items:  # stopped early (cancelled, disk full): free the slots of the debates left
+                slots.release()
+
+    def _result(self, item: Item, finished: Finished) -> DebateResult:
+        if finished.error is None:
+            return debate_result(self.scenario, finished.state, wall_time_s=finished.wall_time_s)
+        error = finished.error
+        return failed_result(
+            self.scenario,
+            item,
+            finished.debate_id,
+            reason=f"{type(error).__name__}: {error}",
+            wall_time_s=finished.wall_time_s,
+        )
+
     @asynccontextmanager
     async def _checkpointer(self, run_dir: RunDir) -> AsyncIterator[Any]:
         if not self.options.checkpoints:
@@ -457,10 +543,15 @@ def compile_for_run(
 
     This run closes those (``close_backends``); backend objects passed in are the caller's.
     """
+    resolved, owned = resolve_run_backends(backends)
+    return compile_debate(with_seed(scenario, seed), resolved), owned
+
+
+def resolve_run_backends(backends: Backends) -> tuple[dict[str, Backend], list[Backend]]:
+    """The run's backends by name, and those built here from URIs (which the run closes)."""
     mapping = backends if isinstance(backends, Mapping) else {DEFAULT_BACKEND: backends}
     resolved = {name: resolve_backend(backend) for name, backend in mapping.items()}
-    owned = [resolved[name] for name, backend in mapping.items() if isinstance(backend, str)]
-    return compile_debate(with_seed(scenario, seed), resolved), owned
+    return resolved, [resolved[name] for name, backend in mapping.items() if isinstance(backend, str)]
 
 
 async def close_backends(backends: Iterable[Backend]) -> None:
