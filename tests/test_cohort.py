@@ -54,6 +54,15 @@ SCENARIOS = {
         topology="ring",
         stop="consensus",
     ),
+    # PBT branching: a round-1 turn that a peer disagreed with also answers told to accept and to resist
+    "rcr-branching": Scenario(
+        name="cohort-branch",
+        agents=[Debater(n) for n in "abc"],
+        protocol="rcr",
+        rounds=3,
+        stop="fixed",
+        branch_at=1,
+    ),
     "judge-steers": Scenario(
         name="cohort-judge",
         agents=[Debater(n) for n in "abc"],
@@ -110,7 +119,9 @@ def test_cohorts_write_the_same_results_as_one_graph_per_debate(tmp_path, name, 
     assert len(cohorts) == len(ITEMS)
     assert cohorts == one_each
     stops = {json.loads(line)["stop_reason"] for line in cohorts.values()}
-    assert len(stops) > 1 or name == "rcr-fixed"  # debates left their cohort at different rounds
+    assert len(stops) > 1 or scenario.stop == "fixed"  # debates left their cohort at different rounds
+    if name == "rcr-branching":
+        assert any(json.loads(line).get("transcript", {}).get("branches") for line in cohorts.values())
 
 
 def test_a_failing_debate_leaves_its_cohort_with_the_same_line_and_the_others_finish(tmp_path):
