@@ -116,6 +116,18 @@ def load_gsm_plus(path: str | Path | None = None) -> Iterator[Item]:
 OPTION_LETTERS = "ABCDEFGHIJ"
 
 
+def load_safety_queries(path: str | Path | None = None) -> Iterator[Item]:
+    """User requests to deliberate over under a safety policy (``aidsafe``); the bundled examples when ``path`` is None.
+
+    JSONL with ``id``, ``question`` and ``answer``, the decision the policy calls
+    for (``comply`` or ``refuse``), kept as gold; ``metadata["rule"]`` is the
+    policy rule that decides it (``debate/data/aidsafe/policy.toml``).
+    """
+    source = Path(path) if path is not None else bundled_path("aidsafe", "queries.jsonl")
+    for row in _jsonl_rows(source):
+        yield Item(id=row["id"], question=row["question"], gold=row["answer"], metadata={"rule": row.get("rule")})
+
+
 def load_quality(path: str | Path | None = None) -> Iterator[Item]:
     """QuALITY multiple-choice reading comprehension; the bundled sample when ``path`` is None.
 
@@ -447,6 +459,7 @@ BUILTIN_DATASETS: dict[str, Callable[[], Iterator[Item]]] = {
     "quality": load_quality,
     "arithmetic": partial(_arithmetic, "test"),
     "arithmetic-train": partial(_arithmetic, "train"),
+    "aidsafe": load_safety_queries,
 }
 """Bundled datasets by the names ``--data`` accepts."""
 

@@ -164,15 +164,17 @@ class Message(BaseModel):
         return sum(sample.answer == self.answer for sample in self.samples) / len(self.samples)
 
 
-Continuation = Literal["accept", "resist"]
+Continuation = Literal["accept", "resist", "belief"]
 
 
 class Branch(BaseModel):
-    """One alternative continuation of a debater's turn: a node of PBT's dialogue tree.
+    """An alternative continuation of one turn: a node of a dialogue tree beside the debate.
 
-    At ``Scenario.branch_at`` a debater that a peer disagreed with answers the
-    same turn twice more, reading the same messages, told either to adopt the
-    persuading peer's answer (``accept``) or to keep its own (``resist``). The
+    The same author answers the same turn again, reading the same messages, with
+    one instruction added to its prompt. At ``Scenario.branch_at`` (PBT) a
+    debater whose peer disagreed is told to adopt the persuading peer's answer
+    (``accept``) or to keep its own (``resist``); in ``aidsafe`` the refiner is
+    told to take the ear-whisperer's false belief as true (``belief``). The
     debate goes on from the turn's own message (``of``); nobody reads a branch.
     """
 
@@ -181,8 +183,9 @@ class Branch(BaseModel):
     of: str
     """The id of the turn's own (main-line) message."""
     continuation: Continuation
-    persuader: str
-    """The id of the peer message whose answer ``accept`` adopts and ``resist`` turns down."""
+    steered_by: str
+    """The id of the message that steers the branch: the peer whose answer ``accept`` adopts and ``resist``
+    turns down, or the belief a ``belief`` branch takes as true."""
     instruction: str
     """What was added to the turn's prompt to steer this continuation (the training prompt leaves it out)."""
     message: Message

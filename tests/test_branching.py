@@ -86,12 +86,12 @@ def test_a_persuaded_turn_branches_into_an_accepting_and_a_resisting_continuatio
     turn = next(m for m in transcript.messages if m.author == "b" and m.round == 1)
     assert b_accept.of == b_resist.of == turn.id
     assert b_accept.message.id == f"{turn.id}/accept" and b_resist.message.id == f"{turn.id}/resist"
-    assert b_accept.persuader == "persuaded/r0/a/argument"  # both peers said 5: the first in topology order
+    assert b_accept.steered_by == "persuaded/r0/a/argument"  # both peers said 5: the first in topology order
     assert (b_accept.message.answer, b_resist.message.answer) == ("5", "6")
     assert b_accept.message.responds_to == turn.responds_to  # the branches read what the turn read
     assert b_accept.message.visible_to == [] and b_accept.message.kind is MessageKind.REFINEMENT
     # a and c were persuaded by b, the one peer who disagreed with them
-    assert {b.persuader for b in transcript.branches if b.message.author in "ac"} == {
+    assert {b.steered_by for b in transcript.branches if b.message.author in "ac"} == {
         "persuaded/r0/b/argument"
     }
 

@@ -127,7 +127,7 @@ def test_unknown_suffixes_and_names_say_what_is_valid(tmp_path):
     with pytest.raises(ValueError, match=r"cannot tell the format .* valid suffixes: \['.arrow', '.csv'"):
         list(load_items(tmp_path / "data.xml"))
     with pytest.raises(
-        FileNotFoundError, match=r"neither a built-in dataset \(gsm8k, gsm8k-train, gsm-plus, quality, arithmetic, arithmetic-train\)"
+        FileNotFoundError, match=r"neither a built-in dataset \(gsm8k, gsm8k-train, gsm-plus, quality, arithmetic, arithmetic-train, aidsafe\)"
     ):
         load_items("gsm9k")
     with pytest.raises(ValueError, match="fields, format and split apply only to data files"):
@@ -135,7 +135,7 @@ def test_unknown_suffixes_and_names_say_what_is_valid(tmp_path):
 
 
 def test_builtin_names_load_the_bundled_benchmarks():
-    assert sorted(BUILTIN_DATASETS) == ["arithmetic", "arithmetic-train", "gsm-plus", "gsm8k", "gsm8k-train", "quality"]
+    assert sorted(BUILTIN_DATASETS) == ["aidsafe", "arithmetic", "arithmetic-train", "gsm-plus", "gsm8k", "gsm8k-train", "quality"]
     first = next(load_items("gsm8k"))
     assert first == next(load_gsm8k())
     assert first.id == "gsm8k-test-0" and first.gold == "18"

@@ -22,9 +22,11 @@ agreement rates and the pseudo-label accuracy against gold where the run has gol
   step_dpo  correct prefix + right next step vs first wrong step (Step-DPO)    -> debate train --method dpo
   stance    a position to argue -> a side's strongest statement (DEBATUNE)     -> debate train --method sft
   pbt       accept right / resist wrong persuasion (prompt, chosen, rejected)  -> debate train --method dpo
+  aidsafe   request -> refined policy-embedded chain of thought (messages)    -> debate train --method sft
+  aidsafe_dpo  refined chain vs belief-augmented or unrefined one (prompt, chosen, rejected) -> debate train --method dpo
 
 Labels come from the debate (majority of the last round, or its final answer), never from gold answers
-(step_dpo and pbt take --label gold when asked).
+(step_dpo, pbt, aidsafe and aidsafe_dpo take --label gold when asked).
 Prompts are the round-0 solver prompt: the framework's, or with --scenario the one that scenario's debaters read.
 Ties and all-agree debates follow documented rules (docs/training.md); the card counts what was skipped.
 """
@@ -37,6 +39,8 @@ examples:
   debate export runs/judge-a runs/judge-b --format judge --out data/judge --set pair_by=question
   debate export runs/rcr --format step_dpo --out data/steps
   debate export runs/mad --format stance --out data/stance --set sides=winner
+  debate export runs/pbt --format pbt --out data/pbt                  # a run of gsm8k_pbt: branch pairs
+  debate export runs/aidsafe --format aidsafe_dpo --out data/aidsafe-dpo --set rejected=belief
 """
 
 
@@ -45,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "export",
-        help="turn run directories into training data (dte, sft, dpo, kto, critique, judge, step_dpo, stance, pbt)",
+        help="turn run directories into training data (dte, sft, dpo, kto, critique, judge, step_dpo, stance, pbt, "
+        "aidsafe, aidsafe_dpo)",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -56,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--label",
         choices=["majority", "final", "gold"],
-        help="label source (not for judge or stance); gold only for step_dpo and pbt",
+        help="label source (not for judge or stance); gold only for step_dpo, pbt, aidsafe and aidsafe_dpo",
     )
     parser.add_argument(
         "--min-agreement", type=float, metavar="F", help="skip questions below this agreement"

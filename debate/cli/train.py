@@ -13,9 +13,9 @@ Train a local model (a save_pretrained directory) on a `debate export` directory
 trained model (LoRA merged) into --out, loadable as --backend hf:OUT.
 
   grpo  DTE: reward agreement with the debate's consensus + format rewards  (data: --format dte)
-  dpo   preference pairs                                   (data: --format dpo, judge, step_dpo or pbt)
+  dpo   preference pairs                                   (data: --format dpo, judge, step_dpo, pbt or aidsafe_dpo)
   kto   desirable / undesirable responses                                    (data: --format kto)
-  sft   imitate the consensus traces                  (data: --format sft, dte, critique or stance)
+  sft   imitate the consensus traces                  (data: --format sft, dte, critique, stance or aidsafe)
 
 Defaults come from DTE's code (see docs/training.md); a TOML file (--config) and the flags override them,
 and --set reaches every setting, e.g. --set lora.r=16 --set rewards.consensus=3 --set trl.optim=adamw_torch.

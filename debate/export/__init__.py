@@ -19,6 +19,8 @@ Formats (``FORMATS``; ``debate export RUN_DIR --format NAME --out DIR``):
   solution's next step over its first wrong step (Step-DPO).
 - ``stance``: ``messages``: a position to argue, then a debater's strongest statement for it (DEBATUNE).
 - ``pbt``: ``prompt``/``chosen``/``rejected``: accepting correct and resisting wrong persuasion (PBT).
+- ``aidsafe``: ``messages``: a request, then the refined policy-embedded chain of thought (AIDSAFE).
+- ``aidsafe_dpo``: ``prompt``/``chosen``/``rejected``: the refined chain over a belief-augmented or unrefined one.
 
 Every export writes, into its output directory, the dataset (``save_to_disk``:
 load it with ``datasets.load_from_disk``), the same rows as ``data.jsonl``, a
@@ -52,8 +54,10 @@ FORMATS: dict[str, str] = {
     "step_dpo": "debate.export.steps",
     "stance": "debate.export.stance",
     "pbt": "debate.export.persuasion",
+    "aidsafe": "debate.export.aidsafe",
+    "aidsafe_dpo": "debate.export.aidsafe:PAIRS_EXPORTER",
 }
-"""Format name -> module defining ``EXPORTER``."""
+"""Format name -> module defining ``EXPORTER`` (or ``module:NAME``, for a module defining more than one)."""
 
 REPORT_FILE = "export.json"
 CARD_FILE = "README.md"
@@ -62,7 +66,8 @@ CARD_FILE = "README.md"
 def get_exporter(format: str) -> Exporter:
     if format not in FORMATS:
         raise ValueError(f"format: unknown export format {format!r}; valid: {', '.join(FORMATS)}")
-    return importlib.import_module(FORMATS[format]).EXPORTER
+    module, _, name = FORMATS[format].partition(":")
+    return getattr(importlib.import_module(module), name or "EXPORTER")
 
 
 def results_path(source: str | Path) -> Path:

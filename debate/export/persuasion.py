@@ -161,7 +161,7 @@ def branch_pairs(
     pairs = []
     for response in options.select_rounds([messages[of] for of in branches if of in messages]):
         accept, resist = branches[response.id]["accept"], branches[response.id]["resist"]
-        persuader = messages[accept.persuader]
+        persuader = messages[accept.steered_by]
         read = [messages[message_id] for message_id in response.responds_to if message_id in messages]
         [previous] = [message for message in read if message.author == response.author]
         if persuader.answer == label.answer:

@@ -50,6 +50,7 @@ _BUILTIN_MODULES = (
     "debate.protocols.chateval",
     "debate.protocols.sr_dcr",
     "debate.protocols.medprompt",
+    "debate.protocols.aidsafe",
 )
 _EXTRA_MODULES: list[str] = []
 

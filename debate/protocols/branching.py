@@ -21,6 +21,7 @@ from debate.graph import DebateRuntime, DebateState
 from debate.messages import Branch, Continuation, Message, MessageKind, message_id
 
 CONTINUATIONS: tuple[Continuation, ...] = ("accept", "resist")
+"""A persuaded turn's two branches, in this order."""
 
 
 def persuader(own: Message, peers: Sequence[Message]) -> Message | None:
@@ -50,37 +51,55 @@ async def branch_turn(
     if persuading is None:
         return []
     turn_id = message_id(state["debate_id"], state.get("round", 0), agent.name, kind)
-    instructions = [
-        runtime.prompt(
-            agent,
-            f"debater.branch_{continuation}",
-            state,
-            persuader=persuading.author,
-            persuader_answer=persuading.answer,
-            own_answer=own.answer,
-        )
-        for continuation in CONTINUATIONS
-    ]
-    messages = await asyncio.gather(
-        *(
-            runtime.speak(
-                agent,
-                state,
-                kind=kind,
-                user_prompt=prompt + instruction,
-                responds_to=[own.id, *(peer.id for peer in peers)],
-                visible_to=[],
+    return list(
+        await asyncio.gather(
+            *(
+                speak_branch(
+                    runtime,
+                    agent,
+                    state,
+                    turn_id=turn_id,
+                    continuation=continuation,
+                    steered_by=persuading.id,
+                    kind=kind,
+                    prompt=prompt,
+                    instruction=runtime.prompt(
+                        agent,
+                        f"debater.branch_{continuation}",
+                        state,
+                        persuader=persuading.author,
+                        persuader_answer=persuading.answer,
+                        own_answer=own.answer,
+                    ),
+                    responds_to=[own.id, *(peer.id for peer in peers)],
+                )
+                for continuation in CONTINUATIONS
             )
-            for instruction in instructions
         )
     )
-    return [
-        Branch(
-            of=turn_id,
-            continuation=continuation,
-            persuader=persuading.id,
-            instruction=instruction,
-            message=message.model_copy(update={"id": f"{turn_id}/{continuation}"}),
-        )
-        for continuation, instruction, message in zip(CONTINUATIONS, instructions, messages, strict=True)
-    ]
+
+
+async def speak_branch(
+    runtime: DebateRuntime,
+    agent: Agent,
+    state: DebateState,
+    *,
+    turn_id: str,
+    continuation: Continuation,
+    steered_by: str,
+    kind: MessageKind,
+    prompt: str,
+    instruction: str,
+    responds_to: Sequence[str],
+) -> Branch:
+    """``agent``'s turn ``turn_id`` spoken again from ``prompt`` with ``instruction`` added, read by nobody."""
+    message = await runtime.speak(
+        agent, state, kind=kind, user_prompt=prompt + instruction, responds_to=responds_to, visible_to=[]
+    )
+    return Branch(
+        of=turn_id,
+        continuation=continuation,
+        steered_by=steered_by,
+        instruction=instruction,
+        message=message.model_copy(update={"id": f"{turn_id}/{continuation}"}),
+    )

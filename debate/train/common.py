@@ -24,9 +24,9 @@ REPORT_FILE = "training.json"
 
 EXPORT_HINT = {
     "grpo": "debate export RUN_DIR --format dte",
-    "dpo": "debate export RUN_DIR --format dpo (or judge, step_dpo, pbt)",
+    "dpo": "debate export RUN_DIR --format dpo (or judge, step_dpo, pbt, aidsafe_dpo)",
     "kto": "debate export RUN_DIR --format kto",
-    "sft": "debate export RUN_DIR --format sft (or dte, critique, stance)",
+    "sft": "debate export RUN_DIR --format sft (or dte, critique, stance, aidsafe)",
 }
 
 
