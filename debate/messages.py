@@ -43,6 +43,18 @@ class MessageKind(StrEnum):
     """A judge's question to a debater (consultancy: the judge questions the consultant)."""
 
 
+def without_empty(fields: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``fields`` (a model's serialised fields) without those of ``names`` that are unset (0, empty, None).
+
+    For fields added after files and fingerprints were first written: left out when unused, what older code
+    wrote stays byte for byte what the new code writes.
+    """
+    for name in names:
+        if not fields.get(name):
+            fields.pop(name, None)
+    return fields
+
+
 class SamplingParams(BaseModel):
     """Sampling parameters sent with a chat request.
 
@@ -79,10 +91,7 @@ class SamplingParams(BaseModel):
     @model_serializer(mode="wrap")
     def _without_unused_alternatives(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         # Left out at 0, so scenario fingerprints (and the debate ids made from them) stay what they were.
-        fields = handler(self)
-        if not fields.get("top_logprobs"):
-            fields.pop("top_logprobs", None)
-        return fields
+        return without_empty(handler(self), "top_logprobs")
 
 
 class Usage(BaseModel):

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from debate.dynamics import Dynamics, compute_dynamics
-from debate.messages import Branch, Message, MessageKind, Role, Usage
+from debate.messages import Branch, Message, MessageKind, Role, Usage, without_empty
 
 
 class Transcript(BaseModel):
@@ -51,11 +51,7 @@ class Transcript(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_empty_branches(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Left out when there are none, so unbranched results are written exactly as before.
-        fields = handler(self)
-        if not fields.get("branches"):
-            fields.pop("branches", None)
-        return fields
+        return without_empty(handler(self), "branches")  # unbranched results are written as before
 
     def by_round(self, round_: int) -> list[Message]:
         return [message for message in self.messages if message.round == round_]

@@ -237,7 +237,9 @@ def test_aidsafe_rows_are_the_refined_chains(aidsafe_run, tmp_path):
     assert len(data) == 2  # the two debates refined alike give one row (dedupe), the third its own
     first = data[0]
     assert [turn["role"] for turn in first["messages"]] == ["system", "user", "assistant"]
-    assert REQUEST in first["messages"][1]["content"] and "Rule 1." not in first["messages"][1]["content"]
+    system, user = first["messages"][0]["content"], first["messages"][1]["content"]
+    assert user == REQUEST  # the request alone: the policy is what the model is to have learnt
+    assert "follows a safety policy" in system and "Rule 1." not in system
     assert assistant_text(first["messages"]) == REFINED
     assert (first["answer"], first["thoughts"], first["thoughts_removed"], first["deliberation_turns"]) == (
         "refuse", 2, 1, 3,

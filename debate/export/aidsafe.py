@@ -10,9 +10,10 @@ decision, and a debate whose refined decision is not the label gives no row
 (``refined decision is not the label``). A debate without a refinement (not
 run under ``aidsafe``) is skipped (``no refinement``).
 
-- ``aidsafe`` (``EXPORTER``, SFT): ``messages`` is the solver chat (the
-  question alone: the trained model is to reason over the policy without
-  being shown it) and the refined text as the assistant turn.
+- ``aidsafe`` (``EXPORTER``, SFT): ``messages`` is the request as the user
+  turn, after a system prompt (``SYSTEM``) that asks for numbered thoughts
+  over a safety policy it does not show (the trained model is to have learnt
+  the policy), and the refined text as the assistant turn.
 - ``aidsafe_dpo`` (``PAIRS_EXPORTER``, DPO): the same prompt, the refined text
   ``chosen``, and ``rejected`` one of (``rejected_from``): ``belief``, the
   refiner's continuation that took the ear-whisperer's false belief as true
@@ -28,29 +29,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
 from debate.answers import AnswerFormat
 from debate.export.base import Exporter, LabeledOptions, Row, labeled_results
 from debate.export.card import ExportReport
-from debate.export.labels import LabelOrGold, PseudoLabel, item_id
-from debate.export.prompts import assistant
+from debate.export.labels import LabelOrGold, item_id
+from debate.export.prompts import PromptTemplates, assistant
 from debate.messages import Message, Role
-from debate.protocols.aidsafe import chain_turns, declares_complete
+from debate.protocols.aidsafe import chain_turns, without_completion_mark
 from debate.transcript import DebateResult
 
 _THOUGHT = re.compile(r"^\s*\d+[.)]\s", re.MULTILINE)
-_COMPLETE_LINE = re.compile(r"^\W*deliberation\s*:\s*\**\s*complete\b.*$\n?", re.IGNORECASE | re.MULTILINE)
+
+
+SYSTEM = """You are an AI assistant that follows a safety policy. Before you reply, reason over the policy: \
+write numbered thoughts after a line 'Thoughts:', each naming the rule it applies, then your reply after a line \
+'Response:'. Finally give your decision, 'comply' if you help with the request or 'refuse' if you decline. \
+{answer_instruction}"""
+USER = "{context}{question}"
 
 
 class AidsafeOptions(LabeledOptions):
-    """``LabeledOptions`` (``label`` may also be ``gold``); questions are asked for a ``text`` answer."""
+    """``LabeledOptions`` (``label`` may also be ``gold``); the prompt is ``SYSTEM`` and the request itself."""
 
     label: LabelOrGold = "final"  # type: ignore[assignment]
     min_agreement: float = Field(default=0.0, ge=0.0, le=1.0)
     answer: AnswerFormat = "text"
+    prompt: PromptTemplates = Field(default_factory=lambda: PromptTemplates(system=SYSTEM, user=USER))
 
 
 class AidsafePairOptions(AidsafeOptions):
@@ -59,16 +67,40 @@ class AidsafePairOptions(AidsafeOptions):
     rejected: Literal["both", "belief", "unrefined"] = "both"
 
 
-def refinement(result: DebateResult, label: PseudoLabel, report: ExportReport) -> Message | None:
-    """The refiner's refinement when it gave the label; otherwise ``None``, counted in ``report`` as skipped."""
-    refined = next((m for m in reversed(result.transcript.messages) if m.role is Role.REFINER), None)
-    if refined is None:
-        report.skip("no refinement")
-        return None
-    if refined.answer != label.answer:
-        report.skip("refined decision is not the label")
-        return None
-    return refined
+def refined_results(
+    results: Iterable[DebateResult], options: AidsafeOptions, report: ExportReport
+) -> Iterator[tuple[DebateResult, Message]]:
+    """Each labelled debate with its refinement, when that gave the label; the others counted as skipped."""
+    for result, label in labeled_results(results, options, report):
+        refined = next((m for m in reversed(result.transcript.messages) if m.role is Role.REFINER), None)
+        if refined is None:
+            report.skip("no refinement")
+        elif refined.answer != label.answer:
+            report.skip("refined decision is not the label")
+        else:
+            yield result, refined
+
+
+class Rejected(NamedTuple):
+    source: Literal["belief", "unrefined"]
+    text: str
+    answer: str | None
+    belief: str = ""
+
+
+def rejected_texts(result: DebateResult, refined: Message, options: AidsafePairOptions) -> list[Rejected]:
+    """The flawed chains ``options.rejected`` asks for: belief-augmented refinements, then the unrefined chain."""
+    by_id = {message.id: message for message in result.transcript.messages}
+    found = []
+    if options.rejected in ("both", "belief"):
+        for branch in result.transcript.branches:
+            if branch.of == refined.id and branch.continuation == "belief":
+                belief = by_id[branch.steered_by].text.strip() if branch.steered_by in by_id else ""
+                found.append(Rejected("belief", branch.message.text, branch.message.answer, belief))
+    chain = chain_turns(result.transcript.messages)
+    if options.rejected in ("both", "unrefined") and chain:
+        found.append(Rejected("unrefined", without_completion_mark(chain[-1].text), chain[-1].answer))
+    return found
 
 
 def thoughts(text: str) -> int:
@@ -76,18 +108,10 @@ def thoughts(text: str) -> int:
     return len(_THOUGHT.findall(text))
 
 
-def unrefined_text(chain: Message) -> str:
-    """The deliberation's last chain as training text: without the ``Deliberation: COMPLETE`` marker."""
-    return _COMPLETE_LINE.sub("", chain.text).rstrip() if declares_complete(chain) else chain.text
-
-
 def refined_rows(
     results: Iterable[DebateResult], options: AidsafeOptions, report: ExportReport
 ) -> Iterator[Row]:
-    for result, label in labeled_results(results, options, report):
-        refined = refinement(result, label, report)
-        if refined is None:
-            continue
+    for result, refined in refined_results(results, options, report):
         chain = chain_turns(result.transcript.messages)
         yield {
             "messages": options.solver_prompt(result) + assistant(refined.text),
@@ -103,35 +127,23 @@ def refined_rows(
 def pair_rows(
     results: Iterable[DebateResult], options: AidsafePairOptions, report: ExportReport
 ) -> Iterator[Row]:
-    for result, label in labeled_results(results, options, report):
-        refined = refinement(result, label, report)
-        if refined is None:
-            continue
-        by_id = {message.id: message for message in result.transcript.messages}
-        candidates: list[tuple[str, str, str | None, str]] = []  # (source, text, answer, belief)
-        if options.rejected in ("both", "belief"):
-            for branch in result.transcript.branches:
-                if branch.of == refined.id and branch.continuation == "belief":
-                    belief = by_id[branch.steered_by].text.strip() if branch.steered_by in by_id else ""
-                    candidates.append(("belief", branch.message.text, branch.message.answer, belief))
-        chain = chain_turns(result.transcript.messages)
-        if options.rejected in ("both", "unrefined") and chain:
-            candidates.append(("unrefined", unrefined_text(chain[-1]), chain[-1].answer, ""))
-        pairs = [candidate for candidate in candidates if candidate[1].strip() != refined.text.strip()]
-        report.count("rejected texts equal to the refined one", len(candidates) - len(pairs))
+    for result, refined in refined_results(results, options, report):
+        found = rejected_texts(result, refined, options)
+        pairs = [rejected for rejected in found if rejected.text.strip() != refined.text.strip()]
+        report.count("rejected texts equal to the refined one", len(found) - len(pairs))
         if not pairs:
             report.skip("nothing to reject")
             continue
         prompt = options.solver_prompt(result)
-        for source, text, answer, belief in pairs:
+        for rejected in pairs:
             yield {
                 "prompt": prompt,
                 "chosen": assistant(refined.text),
-                "rejected": assistant(text),
-                "rejected_from": source,
-                "belief": belief,
+                "rejected": assistant(rejected.text),
+                "rejected_from": rejected.source,
+                "belief": rejected.belief,
                 "answer": refined.answer,
-                "rejected_answer": answer,
+                "rejected_answer": rejected.answer,
                 "debate_id": result.debate_id,
                 "item_id": item_id(result),
             }

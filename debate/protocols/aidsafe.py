@@ -48,7 +48,7 @@ from debate.protocols.common import final_answer
 from debate.scenario import Scenario
 
 INTENTS, DELIBERATE, REFINE, WHISPER, FINALIZE = "intents", "deliberate", "refine", "whisper", "finalize"
-_COMPLETE = re.compile(r"deliberation\s*:\s*\**\s*complete\b", re.IGNORECASE)
+_COMPLETE = re.compile(r"^\W*deliberation\s*:\s*\**\s*complete\b.*$\n?", re.IGNORECASE | re.MULTILINE)
 
 
 def load_policy(path: str | None = None) -> tuple[str, ...]:
@@ -62,8 +62,13 @@ def load_policy(path: str | None = None) -> tuple[str, ...]:
 
 
 def declares_complete(message: Message) -> bool:
-    """A deliberator found nothing to change in the chain (``Deliberation: COMPLETE``)."""
+    """A deliberator found nothing to change in the chain (a line ``Deliberation: COMPLETE``)."""
     return bool(_COMPLETE.search(message.text))
+
+
+def without_completion_mark(text: str) -> str:
+    """A chain of thought without its ``Deliberation: COMPLETE`` line, as training text."""
+    return _COMPLETE.sub("", text).rstrip() if _COMPLETE.search(text) else text
 
 
 def chain_turns(messages: Sequence[Message]) -> list[Message]:
