@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from export_support import (
+    aidsafe_results,
     assistant_text,
     critic_results,
     gsm_results,
@@ -32,6 +33,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "critic": write_run(root / "critic", critic_results()),
         "judged": write_run(root / "judged", judged_results()),
         "stances": write_run(root / "stances", stance_results()),
+        "aidsafe": write_run(root / "aidsafe", aidsafe_results()),
     }
 
 
@@ -260,9 +262,13 @@ def test_judge_prompt_neutralises_tags_written_by_a_debater(tmp_path):
 def test_every_export_writes_a_dataset_jsonl_and_a_card(runs, tmp_path, format):
     from datasets import load_from_disk
 
-    source = {"critique": runs["critic"], "judge": runs["judged"], "stance": runs["stances"]}.get(
-        format, runs["gsm"]
-    )
+    source = {
+        "critique": runs["critic"],
+        "judge": runs["judged"],
+        "stance": runs["stances"],
+        "aidsafe": runs["aidsafe"],
+        "aidsafe_dpo": runs["aidsafe"],
+    }.get(format, runs["gsm"])
     report = export_run(source, format, tmp_path)
 
     dataset = load_from_disk(str(tmp_path))
