@@ -129,7 +129,8 @@ def test_config_errors_name_the_bad_key_and_what_is_valid(tmp_path, capsys):
     config.write_text('scenario = "gsm8k_rcr"\ndata = "gsm8k"\nout = "x"\nconcurency = 8\nlimit = "ten"\n')
     assert main(["run", "--config", str(config)]) == 2
     error = capsys.readouterr().err
-    assert f"{config}: concurency: unknown key; valid keys: backend, checkpoints, cohorts, concurrency" in error
+    valid = "backend, checkpoints, cohort_size, cohorts, concurrency"
+    assert f"{config}: concurency: unknown key; valid keys: {valid}" in error
     assert f"{config}: limit: Input should be a valid integer" in error
 
     assert main(["run", "gsm8k_rcr", "--data", "gsm8k", "--out", "x", "--concurrency", "0"]) == 2

@@ -202,3 +202,23 @@ def test_sigkill_in_cohorts_loses_no_finished_debate_and_the_rerun_runs_only_unf
     calls = [line.split()[0] for line in calls_log.read_text().splitlines()]
     for calls_so_far, done in finished_before:  # after each kill, no finished debate was called again
         assert not done & set(calls[calls_so_far:])
+
+
+def test_summary_json_sums_every_line_of_results_jsonl_across_sessions(tmp_path):
+    """The runner adds each result to the summary as it writes it; that is what summarising the file gives."""
+    from debate.summary import summarize
+    from debate.transcript import load_results
+
+    scenario = SCENARIOS["judge-decides-after-consensus"]
+    flaky = ScriptedBackend(
+        diverging, fail_if=lambda request: request.debate_id.startswith("cohort-judge-aggregates-q1")
+    )
+    options = RunOptions(progress="off", seed=7, concurrency=4)
+    run_dataset(scenario, ITEMS[:9], tmp_path, backends=flaky, options=options)
+    run_dataset(
+        scenario, ITEMS, tmp_path, backends=ScriptedBackend(diverging), options=options, retry_failed=True
+    )
+    written = json.loads((tmp_path / "summary.json").read_text())
+    recomputed = summarize(load_results(tmp_path / "results.jsonl")).model_dump(mode="json")
+    assert {key: written[key] for key in recomputed} == recomputed
+    assert written["debates"] == len(ITEMS) and written["failed"] == 0

@@ -163,6 +163,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run debates started together as one LangGraph invocation (a cohort), for protocols that allow "
         "it and without --checkpoints; same results, less CPU per model call (default: on)",
     )
+    resume.add_argument("--cohort-size", type=int, metavar="K", help="at most K debates per cohort (64)")
 
     output = parser.add_argument_group("output")
     output.add_argument(
@@ -229,6 +230,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - RunConfig, imp
         "fields": field_overrides(args),
         "checkpoints": args.checkpoints,
         "cohorts": args.cohorts,
+        "cohort_size": args.cohort_size,
         "max_failures": args.max_failures,
         "prices": args.prices,
         "progress": args.progress,

@@ -53,6 +53,24 @@ def summarize_run_dir(
 ) -> RunDirSummary:
     """Summarise ``results.jsonl`` (repaired: no torn tail) in one streaming pass."""
     summary = summarize(load_results(run_dir.results) if run_dir.results.exists() else [], prices)
+    return run_dir_summary(
+        summary,
+        expected_debates=expected_debates,
+        elapsed_s=elapsed_s,
+        debates_this_session=debates_this_session,
+        tokens_this_session=tokens_this_session,
+    )
+
+
+def run_dir_summary(
+    summary: RunSummary,
+    *,
+    expected_debates: int | None,
+    elapsed_s: float,
+    debates_this_session: int,
+    tokens_this_session: int,
+) -> RunDirSummary:
+    """``summary`` (of every line of ``results.jsonl``) with the run-level fields."""
     rate = (lambda amount: amount / elapsed_s) if elapsed_s > 0 else (lambda amount: None)
     return RunDirSummary(
         **summary.model_dump(),

@@ -60,10 +60,11 @@ from debate.run import arun_debate, debate_id_for, debate_result, initial_state
 from debate.runner.manifest import DatasetRecord, RunManifest, build_manifest, continue_manifest
 from debate.runner.progress import Progress, ProgressMode
 from debate.runner.run_dir import FinishedDebate, ResultWriter, RunDir
-from debate.runner.run_summary import RunDirSummary, summarize_run_dir
+from debate.runner.run_summary import RunDirSummary, run_dir_summary
 from debate.runner.seeding import with_seed
 from debate.scenario import Scenario
-from debate.transcript import DebateResult, Outcome, Transcript
+from debate.summary import SummaryBuilder
+from debate.transcript import DebateResult, Outcome, Transcript, load_results
 
 Backends = Backend | str | Mapping[str, Backend | str]
 Prices = dict[str, tuple[NonNegativeFloat, NonNegativeFloat]]
@@ -85,6 +86,9 @@ class RunOptions(BaseModel):
     - ``prices``: model -> (USD per 1M prompt tokens, USD per 1M completion tokens).
     - ``cohorts``: run debates in cohorts (``debate.cohort``: one LangGraph invocation for many
       debates) where the protocol allows and ``checkpoints`` is off; False: one graph per debate.
+    - ``cohort_size``: the most debates in one cohort. Debates start together when slots are free,
+      in cohorts of at most this many; smaller cohorts let one cohort's model calls overlap another's
+      CPU work, larger ones spread LangGraph's cost per invocation over more debates.
     - ``ray``: run the debates on Ray workers: ``"local"`` starts a Ray runtime on this
       machine, ``"auto"`` or ``"ray://HOST:PORT"`` joins a running cluster.
     - ``workers``: Ray worker processes (one CPU each), each with ``concurrency`` debates in flight.
@@ -102,6 +106,7 @@ class RunOptions(BaseModel):
     log_every_s: float = Field(default=30.0, gt=0)
     fsync_every_s: float = Field(default=1.0, ge=0)
     cohorts: bool = True
+    cohort_size: int = Field(default=64, ge=1)
     ray: str | None = Field(default=None, min_length=1)
     workers: int = Field(default=1, ge=1)
     worker_gpus: float = Field(default=0.0, ge=0)
@@ -276,6 +281,12 @@ class DatasetRun:
         self.progress = Progress(dataset.items, index, mode=options.progress, log_every_s=options.log_every_s)
         for note in notes:
             self.progress.log(note)
+        # summary.json sums every line of results.jsonl: the lines already there are read back once, and
+        # this session's results are added as they are written (not parsed back from the file at the end)
+        self.summary = SummaryBuilder(options.prices)
+        if run_dir.results.exists():
+            for result in load_results(run_dir.results):
+                self.summary.add(result)
         self.session_failures = 0
         self.repeated_ids = 0
         self.read_every_item = False
@@ -293,9 +304,8 @@ class DatasetRun:
             )
         if self.read_gold.unread is not None and self.dataset.unread_gold is None:  # not reported up front
             self.progress.log(self.read_gold.unread.describe())
-        summary = summarize_run_dir(
-            self.run_dir,
-            prices=self.options.prices,
+        summary = run_dir_summary(
+            self.summary.build(),
             expected_debates=self._expected_debates(),
             elapsed_s=time.monotonic() - self.session_started,
             debates_this_session=self.progress.session_debates,
@@ -319,10 +329,11 @@ class DatasetRun:
                 yield item, debate_id
         self.read_every_item = True
 
-    def record(self, finished: FinishedDebate) -> None:
-        """Append a finished debate to ``results.jsonl`` and count it."""
+    def record(self, finished: FinishedDebate, result: DebateResult | None = None) -> None:
+        """Append a finished debate to ``results.jsonl`` and count it; ``result`` is its line's result, if at hand."""
         assert self.writer is not None
         self.writer.append(finished)
+        self.summary.add(result if result is not None else DebateResult.from_json_line(finished.line))
         self.progress.update(finished)
         if finished.failed:
             self.session_failures += 1
@@ -453,7 +464,7 @@ class InProcessDebates:
     ) -> None:
         try:
             result, ran_to_the_end = await debater.debate(item, debate_id)
-            run.record(FinishedDebate.of(result))
+            run.record(FinishedDebate.of(result), result)
             if debater.saver is not None and ran_to_the_end:
                 # its line is written, so the checkpoint is dead weight; a debate that raised keeps
                 # its checkpoint, and --retry-failed resumes it after the last finished step
@@ -474,7 +485,7 @@ class InProcessDebates:
                     slots.release()
                     break
                 members.append(entry)
-                if slots.locked():  # no slot left: these debates start together
+                if slots.locked() or len(members) == self.options.cohort_size:  # these debates start together
                     group.create_task(self._cohort_and_record(run, cohort, members, slots))
                     members = []
             if members:
@@ -503,7 +514,8 @@ class InProcessDebates:
         try:
             async with aclosing(run_cohort(cohort, debates, self.scenario)) as finished_debates:
                 async for finished in finished_debates:
-                    run.record(FinishedDebate.of(self._result(items.pop(finished.debate_id), finished)))
+                    result = self._result(items.pop(finished.debate_id), finished)
+                    run.record(FinishedDebate.of(result), result)
                     slots.release()
         finally:
             for _ in items:  # stopped early (cancelled, disk full): free the slots of the debates left
