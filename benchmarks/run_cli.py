@@ -22,6 +22,11 @@ per configuration. For each it reports:
   and efficiency measured the same way (no start-up to subtract);
 - ``debate run --help`` wall time (best of three) and the start-up overhead.
 
+``--repeat R`` runs every configuration (its start-up run included) and the
+floor R times; each row is the median of R runs, measured against the median
+start-up run. ``--run-args`` adds a row per set of extra ``debate run``
+arguments (``--run-args=--no-cohorts``: one graph per debate).
+
 ``--backend sleep`` runs the CLI on the scripted backend instead (answers
 after the same latency, no HTTP) and the floor on ``asyncio.sleep``.
 ``--params`` adds a row per query string appended to the ``openai://`` URI
@@ -32,6 +37,7 @@ Usage::
     python benchmarks/run_cli.py --latency-ms 200 --concurrency 500 --debates 500
     python benchmarks/run_cli.py --debates 500 --params '' 'transport=lean' 'max_concurrency=64'
     python benchmarks/run_cli.py --backend sleep --debates 500
+    python benchmarks/run_cli.py --debates 100 500 --run-args= --run-args=--no-cohorts
     PYTHONPATH=/tmp/before python benchmarks/run_cli.py ...   # another tree's code (see docs/benchmarks.md)
 
 On a shared machine pin it: ``taskset -c 1 python benchmarks/run_cli.py ...``
@@ -43,17 +49,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
 import platform
 import resource
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +104,13 @@ def run_cli(command: list[str], workdir: Path) -> dict[str, Any]:
 
 
 def debate_run(
-    backend: str, debates: int, concurrency: int, workdir: Path, *, port: int | None
+    backend: str,
+    debates: int,
+    concurrency: int,
+    workdir: Path,
+    *,
+    port: int | None,
+    extra: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One ``debate run`` of ``debates`` items into a fresh run directory; checks every line is there."""
     out = workdir / f"run-{debates}"
@@ -103,6 +118,7 @@ def debate_run(
     command = [
         sys.executable, "-m", "debate", "run", str(SCENARIO), "--data", str(workdir / "questions.jsonl"),
         "--limit", str(debates), "--out", str(out), "--backend", backend, "--concurrency", str(concurrency),
+        *extra,
     ]  # fmt: skip
     if port is not None:
         server_stats(port, reset=True)
@@ -133,9 +149,9 @@ def help_wall_s(tries: int = 3) -> float:
 
 def cli_row(
     label: str, backend: str, *, debates: int, concurrency: int, latency: float, startup: dict[str, Any],
-    startup_debates: int, workdir: Path, port: int | None,
+    startup_debates: int, workdir: Path, port: int | None, extra: Sequence[str] = (),
 ) -> dict[str, Any]:  # fmt: skip
-    run = debate_run(backend, debates, concurrency, workdir, port=port)
+    run = debate_run(backend, debates, concurrency, workdir, port=port, extra=extra)
     ideal = math.ceil(debates / concurrency) * ROUNDS * latency
     overhead_s = startup["wall_s"] - ROUNDS * latency  # start-up and shut-down of the start-up run
     calls = CALLS_PER_DEBATE * (debates - startup_debates)
@@ -234,6 +250,21 @@ def versions() -> dict[str, str]:
     return found
 
 
+def median_row(tries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each number over repeated tries (every try kept under ``tries``); labelled so when more than one."""
+    if len(tries) == 1:
+        return tries[0]
+    row = dict(tries[0])
+    for key, value in row.items():
+        if isinstance(value, float) or (
+            isinstance(value, int) and key not in ("debates", "concurrency", "calls")
+        ):
+            row[key] = statistics.median(t[key] for t in tries if t.get(key) is not None)
+    row["label"] = f"{row['label']} (median of {len(tries)})"
+    row["tries"] = tries
+    return row
+
+
 def print_row(row: dict[str, Any]) -> None:
     server = row.get("server_efficiency")
     print(
@@ -260,6 +291,19 @@ def main(argv: list[str] | None = None) -> int:
         default=[""],
         metavar="QUERY",
         help="one row per query string added to the openai:// URI, e.g. 'transport=lean' ('' = defaults)",
+    )
+    parser.add_argument(
+        "--run-args",
+        action="append",
+        metavar="ARGS",
+        help="extra debate run arguments, one row each; repeat it, with '=' for arguments that start with "
+        "a dash: --run-args= --run-args=--no-cohorts --run-args='--cohort-size 500' (default: none)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each configuration (and the floor); rows are medians (1)",
     )
     parser.add_argument("--startup-debates", type=int, default=1, help="debates of the start-up run (1)")
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare-asyncio floor")
@@ -291,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'server':>7} {'CPU ms':>8} {'RSS MB':>7}"
         )
         print(f"{'':<44} {'':>6} {'':>5} {'':>7} {'':>6} {'':>6} {'eff.':>7} {'/call':>8} {'':>7}")
-        configurations = (
+        backends = (
             [(f"sleep:{args.latency_ms:g}", f"scripted, {args.latency_ms:g} ms")]
             if args.backend == "sleep"
             else [
@@ -302,28 +346,47 @@ def main(argv: list[str] | None = None) -> int:
                 for query in args.params
             ]
         )
-        for backend, label in configurations:
-            startup = debate_run(backend, args.startup_debates, args.concurrency, workdir, port=port)
-            print(
-                f"{label}: start-up run ({args.startup_debates} debate) wall {startup['wall_s']:.2f} s, "
-                f"CPU {startup['cpu_s']:.2f} s, RSS {startup['peak_rss_mb']:.0f} MB",
-                flush=True,
-            )
+        for (backend, backend_label), run_args in itertools.product(backends, args.run_args or [""]):
+            extra = shlex.split(run_args)
+            label = f"{backend_label} {run_args}" if run_args else backend_label
+            startups = []
+            for _ in range(args.repeat):
+                startups.append(
+                    debate_run(
+                        backend, args.startup_debates, args.concurrency, workdir, port=port, extra=extra
+                    )
+                )
+                print(
+                    f"{label}: start-up run ({args.startup_debates} debate) wall {startups[-1]['wall_s']:.2f} s, "
+                    f"CPU {startups[-1]['cpu_s']:.2f} s, RSS {startups[-1]['peak_rss_mb']:.0f} MB",
+                    flush=True,
+                )
+            startup = {key: statistics.median(run[key] for run in startups) for key in ("wall_s", "cpu_s")}
+            tries: dict[int, list[dict[str, Any]]] = {debates: [] for debates in args.debates}
+            for _ in range(args.repeat):
+                for debates in args.debates:
+                    row = cli_row(
+                        label, backend, debates=debates, concurrency=args.concurrency, latency=latency,
+                        startup=startup, startup_debates=args.startup_debates, workdir=workdir, port=port,
+                        extra=extra,
+                    )  # fmt: skip
+                    row["help_wall_s"] = help_s
+                    tries[debates].append(row)
+                    if args.repeat > 1:
+                        print_row(row)
             for debates in args.debates:
-                row = cli_row(
-                    label, backend, debates=debates, concurrency=args.concurrency, latency=latency,
-                    startup=startup, startup_debates=args.startup_debates, workdir=workdir, port=port,
-                )  # fmt: skip
-                row["help_wall_s"] = help_s
-                rows.append(row)
-                print_row(row)
+                rows.append(median_row(tries[debates]))
+                print_row(rows[-1])
         if args.floor:
             for debates in args.debates:
-                row = floor_in_subprocess(
-                    base_url=base_url, debates=debates, concurrency=args.concurrency, latency=latency
-                )
-                rows.append(row)
-                print_row(row)
+                floors = [
+                    floor_in_subprocess(
+                        base_url=base_url, debates=debates, concurrency=args.concurrency, latency=latency
+                    )
+                    for _ in range(args.repeat)
+                ]
+                rows.append(median_row(floors))
+                print_row(rows[-1])
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             config = {name: value for name, value in vars(args).items() if name != "floor_child"}
