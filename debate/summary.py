@@ -162,7 +162,7 @@ class SummaryBuilder:
         else:
             summary.failed += 1
             self._list(summary.failures, result)
-        for message in result.transcript.messages:
+        for message in result.transcript.calls:
             for bucket in (self._agents[message.author], self._models[message.model or "unknown"]):
                 bucket.prompt_tokens += message.usage.prompt_tokens
                 bucket.completion_tokens += message.usage.completion_tokens

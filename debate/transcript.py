@@ -75,9 +75,14 @@ class Transcript(BaseModel):
         return 1 + max((message.round for message in self.messages), default=-1)
 
     @property
+    def calls(self) -> list[Message]:
+        """Every message a model call wrote: ``messages``, then the branches' (what the debate cost)."""
+        return [*self.messages, *(branch.message for branch in self.branches)]
+
+    @property
     def usage(self) -> Usage:
         total = Usage()
-        for message in self.messages:
+        for message in self.calls:
             total = total + message.usage
         return total
 

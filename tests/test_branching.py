@@ -118,6 +118,9 @@ def test_branching_leaves_the_debate_as_it_was_and_unbranched_results_as_they_we
         return [(m.round, m.author, m.text, m.responds_to) for m in result.transcript.messages]
 
     assert said(branched) == said(plain)
+    # the branches cost calls and tokens, and the run's counts include them
+    assert len(branched.transcript.calls) == len(plain.transcript.calls) + 6
+    assert branched.transcript.usage.total_tokens > plain.transcript.usage.total_tokens > 0
     assert (branched.final_answer, branched.dynamics) == (plain.final_answer, plain.dynamics)
     assert '"branches"' not in plain.to_json_line()  # older readers and files see nothing new
     assert DebateResult.from_json_line(plain.to_json_line()).transcript.branches == []
