@@ -15,6 +15,13 @@ the model is trained on them (GRPO by default), and the new model is evaluated a
 questions. The loop stops after --rounds, or when the held-out gain stays below --min-gain for
 --patience rounds (DTE: 0.01 and 2). Every round's debates, data, model and scores are kept in --out,
 summarised in evolution.json and evolution.md. Rerun the same command to resume.
+
+--evolve-judge evolves a judge as well (Self-Rationalization): each round, after the debaters' step, the
+current judge samples several rationales and verdicts on each of the round's debates, the rationales that
+agree with its own majority verdict are preferred over those that do not (no gold answers), DPO trains
+the judge on those pairs, and the new judge judges the next round. Every judge is scored on held-out
+debates (the starting model's, on the --eval-data questions). Tune it with --set judge.KEY=VALUE
+(samples, sampling.temperature, rounds, export.*, train.*; docs/training.md).
 """
 
 EPILOG = """\
@@ -22,6 +29,8 @@ examples:
   debate evolve --model models/qwen-1.5b --out evolve/qwen --questions 500 --eval-limit 500
   debate evolve --model models/base --out evolve/sft --method sft --set train.max_steps=100 \\
       --set export.min_agreement=0.66
+  debate evolve --model models/base --out evolve/judge --evolve-judge --set judge.samples=8 \\
+      --set judge.train.max_steps=100
 """
 
 
@@ -54,6 +63,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="train every weight instead of a LoRA adapter (DTE: r=128, alpha=256)",
     )
+    parser.add_argument(
+        "--evolve-judge",
+        action="store_true",
+        help="evolve a judge too: self-agreement pairs of its sampled verdicts, DPO, every round",
+    )
+    parser.add_argument(
+        "--judge-model", metavar="PATH", help="the starting judge (default: --model); implies --evolve-judge"
+    )
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--concurrency", type=int, metavar="K")
     parser.add_argument("--seed", type=int)
@@ -75,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     values = layered(args.config, merge_layers(parse_assignments(args.assignments), flags))
     if args.no_lora:
         values["lora"] = None
+    if args.evolve_judge or args.judge_model:
+        values["judge"] = merge_layers(values.get("judge") or {}, {"model": args.judge_model})
     try:
         settings = EvolveSettings.model_validate(values)
     except ValidationError as error:

@@ -19,6 +19,7 @@ agreement rates and the pseudo-label accuracy against gold where the run has gol
   kto       each response, desirable or not (prompt, completion, label)       -> debate train --method kto
   critique  wrong solution -> critique + corrected solution (messages)        -> debate train --method sft
   judge     judge rationales, right vs wrong verdict (prompt, chosen, rejected) -> debate train --method dpo
+            (right: gold by default, the debaters' majority, or with reference=self the judge's own)
   step_dpo  correct prefix + right next step vs first wrong step (Step-DPO)    -> debate train --method dpo
   stance    a position to argue -> a side's strongest statement (DEBATUNE)     -> debate train --method sft
   pbt       accept right / resist wrong persuasion (prompt, chosen, rejected)  -> debate train --method dpo
@@ -37,6 +38,7 @@ examples:
   debate export runs/arith --format dte --out data/arith --scenario arithmetic_rcr
   debate export runs/rcr --format dpo --out data/dpo --set max_pairs_per_question=2
   debate export runs/judge-a runs/judge-b --format judge --out data/judge --set pair_by=question
+  debate export runs/judged --format judge --out data/self-judge --set reference=self   # after debate judge
   debate export runs/rcr --format step_dpo --out data/steps
   debate export runs/mad --format stance --out data/stance --set sides=winner
   debate export runs/pbt --format pbt --out data/pbt                  # a run of gsm8k_pbt: branch pairs

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from debate.agents.prompting import context_block, load_templates, quote_untrusted, render
 from debate.answers import answer_parser
@@ -77,6 +77,33 @@ class PromptTemplates(BaseModel):
         return {**_default_templates(), **self.overrides()}
 
 
+class JudgePrompt(BaseModel):
+    """Overrides of the judging prompt (``judge.system``, ``judge.verdict``); ``None`` keeps the framework's.
+
+    The user prompt's placeholders are ``{context}``, ``{question}``, ``{round}``, ``{responses}``,
+    ``{answer_instruction}`` and ``{decision_instruction}`` (empty here). A small model that never read the
+    framework's long judging prompt (the testbed's demo model) can be asked in words it knows; the
+    responses still reach it only quoted as untrusted text, in ``{responses}``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: str | None = None
+    user: str | None = None
+
+    @field_validator("user")
+    @classmethod
+    def _reads_the_question_and_the_responses(cls, user: str | None) -> str | None:
+        missing = [slot for slot in ("{question}", "{responses}") if user is not None and slot not in user]
+        if missing:
+            raise ValueError(f"the judge's user prompt must contain {' and '.join(missing)}")
+        return user
+
+    def templates(self) -> dict[str, str]:
+        chosen = {"judge.system": self.system, "judge.verdict": self.user}
+        return {**_default_templates(), **{key: value for key, value in chosen.items() if value is not None}}
+
+
 def scenario_solver_options(scenario: Scenario, answer: str | None = None) -> dict[str, Any]:
     """Export options (``prompt``, ``answer``) that ask with ``scenario``'s round-0 solver prompt.
 
@@ -120,16 +147,17 @@ def judge_chat(
     answer: str = "number",
     context_fields: Sequence[str] = (),
     round: int = 0,
+    prompt: JudgePrompt | None = None,
 ) -> Chat:
     """A canonical judging prompt: the question and the responses a verdict read, each quoted as untrusted text.
 
     Protocols word their judge prompts differently; training data needs one
-    wording, and it must carry what the verdict was based on. Debater text only
-    ever reaches a judge inside ``quote_untrusted``.
+    wording (the framework's, or ``prompt``'s), and it must carry what the
+    verdict was based on. Debater text only ever reaches a judge inside ``quote_untrusted``.
     """
     values = {**_values(question, context, answer, context_fields), "round": round}
     quoted = "\n".join(quote_untrusted(message.text, agent=message.author) for message in responses)
-    templates = _default_templates()
+    templates = (prompt or JudgePrompt()).templates()
     return [
         {"role": "system", "content": render(templates, "judge.system", **values)},
         {

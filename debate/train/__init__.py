@@ -1,4 +1,5 @@
-"""Training on debate data, wrapping TRL: GRPO (DTE), DPO, KTO and SFT; evaluation; the evolve loop.
+"""Training on debate data, wrapping TRL: GRPO (DTE), DPO, KTO and SFT; evaluation; the evolve loop;
+the self-improving judge's sampling (``judge_run``).
 
 ::
 
@@ -29,7 +30,8 @@ from debate.train.config import (
     settings_for,
 )
 from debate.train.evaluate import EvalReport, evaluate, read_eval, single_agent_scenario
-from debate.train.evolve import EvolutionReport, EvolveSettings, evolve
+from debate.train.evolve import EvolutionReport, EvolveSettings, JudgeEvolution, evolve
+from debate.train.judging import JudgeAccuracy, JudgingReport, judge_accuracy, judge_run
 from debate.train.rewards import RewardFunction, dte_rewards
 
 
@@ -65,6 +67,9 @@ __all__ = [
     "EvolutionReport",
     "EvolveSettings",
     "GRPOSettings",
+    "JudgeAccuracy",
+    "JudgeEvolution",
+    "JudgingReport",
     "KTOSettings",
     "LoraSettings",
     "MissingTrainingExtra",
@@ -76,6 +81,8 @@ __all__ = [
     "dte_rewards",
     "evaluate",
     "evolve",
+    "judge_accuracy",
+    "judge_run",
     "load_train_settings",
     "read_eval",
     "read_train_report",

@@ -5,7 +5,11 @@ One evolution round, as in DTE's pipeline (``dte/core/pipeline.py``):
 1. the current model debates fresh training questions (``hf:MODEL`` debaters, the scenario's protocol);
 2. the debates become training data (``dte`` for GRPO, or the method's format), labelled by consensus;
 3. the current model is trained on it, into a new model directory;
-4. the new model is evaluated alone on held-out questions.
+4. the new model is evaluated alone on held-out questions;
+5. with ``judge`` set, the judge evolves too (Self-Rationalization, ``debate.train.judging``): the
+   current judge samples K rationales and verdicts on each of the round's debates, the pairs its own
+   majority verdict makes (the ``judge`` export with ``reference="self"``, never gold) train it with
+   DPO, and the new judge samples the next round (and is the scenario's judge, where it has one).
 
 The data's prompts and the evaluation's are one solver prompt: the scenario's
 round 0 (its ``debater.system`` and ``debater.first_round``, after its
@@ -18,7 +22,8 @@ held-out gain over the best model so far stays below ``min_gain`` for
 ``patience`` 2), or when a round yields no training data.
 
 Everything is kept: ``OUT/baseline`` (the base model's evaluation), and per
-round ``OUT/round-N/{debates,data,model,eval}``; ``OUT/evolution.json`` and
+round ``OUT/round-N/{debates,data,model,eval}`` (and ``OUT/round-N/judge/{judged,data,model,eval}``,
+with the held-out debates every judge is scored on in ``OUT/judge-baseline``); ``OUT/evolution.json`` and
 ``OUT/evolution.md`` summarise, rewritten after every round. Rerunning the same
 call resumes: finished debates and evaluations are not redone, trained
 models are reused.
@@ -36,16 +41,64 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from debate.agents.backends import Backend
 from debate.answers import AnswerFormat
 from debate.export import export_run, get_exporter
+from debate.export.base import Rounds
 from debate.export.prompts import scenario_solver_options
 from debate.messages import SamplingParams
 from debate.scenario import Scenario
 from debate.train.common import REPORT_FILE, TrainReport, read_train_report
 from debate.train.config import Device, LoraSettings, Method, settings_for
 from debate.train.evaluate import GREEDY, EvalReport, evaluate, model_backend
+from debate.train.judging import JUDGE_SAMPLING, JudgeAccuracy, judge_run
 from debate.train.rewards import RewardFunction
 
 EXPORT_FORMAT: dict[str, str] = {"grpo": "dte", "sft": "sft", "dpo": "dpo", "kto": "kto"}
 """The data each training method learns from."""
+
+
+JUDGE_BACKEND = "judge"
+"""The backend name the scenario's judge is served under while the judge evolves."""
+
+
+class JudgeEvolution(BaseModel):
+    """Evolving the judge as well as the debaters (Self-Rationalization; see ``debate.train.judging``).
+
+    Every judge (the starting one, then each round's) is also scored on held-out debates: the starting
+    model's debates on the scenario over the first ``eval_limit`` questions of ``eval_data``, judged
+    greedily, scored against gold (``JudgeAccuracy``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Path | None = None
+    """The starting judge model directory; default: the debaters' starting model."""
+    samples: int = Field(default=8, ge=2)
+    """Rationales and verdicts sampled per judged debate round."""
+    sampling: SamplingParams = JUDGE_SAMPLING
+    """How they are sampled (hot, with log-probabilities); held-out judging uses it at temperature 0."""
+    rounds: Rounds = "final"
+    """Which rounds of each debate the judge reads (one verdict per round)."""
+    export: dict[str, Any] = Field(default_factory=dict)
+    """Options of the ``judge`` export (e.g. ``judge_prompt``, ``max_pairs_per_group``); the reference is
+    always the judge's own majority (``self``)."""
+    train: dict[str, Any] = Field(default_factory=dict)
+    """DPO settings of the judge (``debate.train.config.DPOSettings``); ``lora`` as for the debaters."""
+
+    @field_validator("sampling", mode="before")
+    @classmethod
+    def _partial_sampling(cls, sampling: Any) -> Any:
+        """``{"temperature": 0.7}`` changes only the temperature of ``JUDGE_SAMPLING``."""
+        if isinstance(sampling, dict):
+            return {**JUDGE_SAMPLING.model_dump(), **sampling}
+        return sampling
+
+    @field_validator("export")
+    @classmethod
+    def _self_reference_only(cls, export: dict[str, Any]) -> dict[str, Any]:
+        if export.get("reference", "self") != "self":
+            raise ValueError(
+                f"reference: the judge evolves on its own majority verdict ('self'), not {export['reference']!r}"
+            )
+        return export
 
 
 class EvolveSettings(BaseModel):
@@ -88,6 +141,8 @@ class EvolveSettings(BaseModel):
     seed: int = 0
     device: Device = "auto"
     progress: str = "off"
+    judge: JudgeEvolution | None = None
+    """Evolve the judge too (``debate evolve --evolve-judge``); ``None``: only the debaters evolve."""
 
     @field_validator("eval_sampling", mode="before")
     @classmethod
@@ -96,6 +151,26 @@ class EvolveSettings(BaseModel):
         if isinstance(sampling, dict):
             return {**GREEDY.model_dump(), **sampling}
         return sampling
+
+
+class JudgeRoundReport(BaseModel):
+    """The judge's step of one round."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    judge_model: str
+    """The judge that sampled this round's verdicts."""
+    model: str | None = None
+    """The judge trained on them (``None``: no pairs, the judge stays)."""
+    judged: int = 0
+    pairs: int = 0
+    self_agreement: float | None = None
+    """Mean share of samples that gave the judge's majority verdict, over the debates that made pairs."""
+    majority_accuracy: float | None = None
+    """How often that majority was the gold answer: reported, never used to make the pairs."""
+    train_loss: float | None = None
+    accuracy: JudgeAccuracy | None = None
+    """The trained judge on the held-out debates."""
 
 
 class RoundReport(BaseModel):
@@ -112,6 +187,7 @@ class RoundReport(BaseModel):
     accuracy: float | None = None
     gain: float | None = None
     """Held-out accuracy minus the best accuracy before this round."""
+    judge: JudgeRoundReport | None = None
 
 
 class EvolutionReport(BaseModel):
@@ -119,6 +195,8 @@ class EvolutionReport(BaseModel):
 
     settings: dict[str, Any]
     baseline: EvalReport | None = None
+    judge_baseline: JudgeAccuracy | None = None
+    """The starting judge on the held-out debates (when the judge evolves)."""
     rounds: list[RoundReport] = Field(default_factory=list)
     best_round: int = 0
     """0: the base model."""
@@ -153,6 +231,13 @@ def evolve(
     # a typo fails now, not after hours of debate
     solver = get_exporter(export_format).parse_options(export_options)
     train_settings(settings, settings.model, settings.out, settings.out)
+    judge_options = judge_export_options(settings, solver.answer)
+    if settings.judge is not None:
+        get_exporter("judge").parse_options(judge_options)
+        judge_train_settings(settings, settings.model, settings.out, settings.out)
+        if debate_scenario.judge is not None:
+            judge_agent = debate_scenario.judge.model_copy(update={"backend": JUDGE_BACKEND})
+            debate_scenario = debate_scenario.model_copy(update={"judge": judge_agent})
     out = Path(settings.out)
     out.mkdir(parents=True, exist_ok=True)
     report = EvolutionReport(settings=settings.model_dump(mode="json"), best_model=str(settings.model))
@@ -172,11 +257,46 @@ def evolve(
             progress=settings.progress,
         )
 
+    def debates(model: Path, judge: Path, items: Any, directory: Path, seed: int) -> None:
+        backends = backend(model)
+        if settings.judge is not None and debate_scenario.judge is not None:
+            backends = {"default": backends, JUDGE_BACKEND: backend(judge)}
+        run_dataset(
+            debate_scenario,
+            items,
+            directory,
+            backends=backends,
+            options=RunOptions(
+                seed=seed,
+                concurrency=settings.concurrency,
+                progress=settings.progress,  # type: ignore[arg-type]
+            ),
+        )
+
+    def judge_held_out(judge: Path, directory: Path) -> JudgeAccuracy:
+        assert settings.judge is not None
+        return judge_run(
+            out / "judge-baseline" / "debates",
+            backend(judge),
+            directory,
+            samples=1,
+            sampling=settings.judge.sampling.model_copy(update={"temperature": 0.0}),
+            rounds=settings.judge.rounds,
+            options=judge_options,
+            seed=settings.seed,
+            concurrency=settings.concurrency,
+        ).accuracy
+
+    current = Path(settings.model)
+    current_judge = Path(settings.judge.model or settings.model) if settings.judge else current
     report.baseline = held_out(settings.model, out / "baseline")
+    if settings.judge is not None:
+        held_out_items = islice(load_items(settings.eval_data), settings.eval_limit)
+        debates(current, current_judge, held_out_items, out / "judge-baseline" / "debates", settings.seed)
+        report.judge_baseline = judge_held_out(current_judge, out / "judge-baseline" / "judged")
     report.write(out)
     best = report.baseline.accuracy or 0.0
     stale = 0
-    current = Path(settings.model)
     for number in range(1, settings.max_rounds + 1):
         directory = out / f"round-{number}"
         start = (number - 1) * settings.questions_per_round
@@ -186,17 +306,7 @@ def evolve(
         if not questions:
             report.stop_reason = f"no questions left in {settings.train_data} for round {number}"
             break
-        run_dataset(
-            debate_scenario,
-            questions,
-            directory / "debates",
-            backends=backend(current),
-            options=RunOptions(
-                seed=settings.seed + number,
-                concurrency=settings.concurrency,
-                progress=settings.progress,  # type: ignore[arg-type]
-            ),
-        )
+        debates(current, current_judge, questions, directory / "debates", settings.seed + number)
         exported = export_run(directory / "debates", export_format, directory / "data", **export_options)
         round_report.rows = exported.rows
         round_report.mean_agreement = exported.mean_agreement
@@ -218,6 +328,11 @@ def evolve(
         if accuracy > best:
             best, report.best_round, report.best_model = accuracy, number, trained.out
         current = Path(trained.out)
+        if settings.judge is not None:
+            round_report.judge = evolve_judge(settings, current_judge, directory, judge_options, backend)
+            if round_report.judge.model is not None:
+                current_judge = Path(round_report.judge.model)
+                round_report.judge.accuracy = judge_held_out(current_judge, directory / "judge" / "eval")
         report.write(out)
         if stale >= settings.patience:
             report.stop_reason = (
@@ -239,6 +354,65 @@ def solver_export_options(settings: EvolveSettings, scenario: Scenario) -> dict[
 
     answer = settings.answer or settings.export.get("answer")
     return merge_layers(scenario_solver_options(scenario, answer), settings.export)
+
+
+def judge_export_options(settings: EvolveSettings, answer: str) -> dict[str, Any]:
+    """The judge export's options: the solver's answer format, ``judge.export``, and the judge's own majority."""
+    export = settings.judge.export if settings.judge is not None else {}
+    return {"answer": answer, **export, "reference": "self"}
+
+
+def judge_train_settings(settings: EvolveSettings, model: Path, data: Path, out: Path) -> Any:  # noqa: ANN401
+    """DPO settings of one round's judge: ``judge.train`` with the round's judge, data and output."""
+    lora = settings.lora.model_dump() if settings.lora is not None else None
+    judge_train = settings.judge.train if settings.judge is not None else {}
+    return settings_for("dpo", {"lora": lora, **judge_train, "model": model, "data": data, "out": out})
+
+
+def evolve_judge(
+    settings: EvolveSettings,
+    judge: Path,
+    directory: Path,
+    options: dict[str, Any],
+    backend: Callable[[Path], Backend | str],
+) -> JudgeRoundReport:
+    """The judge's step of a round: sample it on the round's debates, export its self-agreement pairs, DPO.
+
+    A trained judge already in ``directory/judge/model`` is reused (resume).
+    """
+    from debate.train import train
+
+    assert settings.judge is not None
+    work = directory / "judge"
+    judged = judge_run(
+        directory / "debates",
+        backend(judge),
+        work / "judged",
+        samples=settings.judge.samples,
+        sampling=settings.judge.sampling,
+        rounds=settings.judge.rounds,
+        options=options,
+        seed=settings.seed,
+        concurrency=settings.concurrency,
+    )
+    exported = export_run(work / "judged", "judge", work / "data", **options)
+    step = JudgeRoundReport(
+        judge_model=str(judge),
+        judged=judged.judged,
+        pairs=exported.rows,
+        self_agreement=exported.mean_agreement,
+        majority_accuracy=exported.pseudo_label_accuracy,
+    )
+    if exported.rows == 0:
+        return step
+    model = work / "model"
+    trained = (
+        read_train_report(model)
+        if (model / REPORT_FILE).is_file()
+        else train(judge_train_settings(settings, judge, work / "data", model))
+    )
+    step.model, step.train_loss = trained.out, trained.train_loss
+    return step
 
 
 def train_settings(settings: EvolveSettings, model: Path, data: Path, out: Path) -> Any:  # noqa: ANN401
@@ -285,6 +459,8 @@ def render_markdown(report: EvolutionReport) -> str:
             f"{percent(entry.pseudo_label_accuracy)} | {loss} | {percent(entry.accuracy)} | "
             f"{percent(entry.gain, signed=True)} |"
         )
+    if report.judge_baseline is not None:
+        lines += ["", *render_judge_rows(report)]
     lines += [
         "",
         f"Best: {'the base model' if report.best_round == 0 else f'round {report.best_round}'} (`{report.best_model}`).",
@@ -292,3 +468,35 @@ def render_markdown(report: EvolutionReport) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_judge_rows(report: EvolutionReport) -> list[str]:
+    """The judge's table: the starting judge, then each round's (held-out judge accuracy with its 95% interval)."""
+
+    def percent(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.1f}%"
+
+    def accuracy(scored: JudgeAccuracy | None) -> str:
+        if scored is None or scored.accuracy is None:
+            return "—"
+        estimate = scored.accuracy
+        return f"{percent(estimate.value)} [{100 * estimate.low:.1f}, {100 * estimate.high:.1f}] (n={estimate.n})"
+
+    lines = [
+        "## Judge",
+        "",
+        "| round | debates judged | pairs | self-agreement | majority right (gold, reported only) | "
+        "train loss | held-out judge acc. [95% CI] |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| base | | | | | | {accuracy(report.judge_baseline)} |",
+    ]
+    for entry in report.rounds:
+        if entry.judge is None:
+            continue
+        step = entry.judge
+        loss = f"{step.train_loss:.4f}" if step.train_loss is not None else "—"
+        lines.append(
+            f"| {entry.round} | {step.judged} | {step.pairs} | {percent(step.self_agreement)} | "
+            f"{percent(step.majority_accuracy)} | {loss} | {accuracy(step.accuracy)} |"
+        )
+    return lines
