@@ -157,21 +157,21 @@ class _Cohort:
         assert judge is not None
         heard = [debate for debate in cohort["debates"] if debate.next == JUDGE]
         failures = itertools.count()
-        verdicts = await asyncio.gather(*(_settled(judge, debate.state, failures) for debate in heard))
-        failed = set()
-        finished = []
-        for debate, verdict in zip(heard, verdicts, strict=True):
-            if isinstance(verdict, _Failure):
-                failed.add(id(debate))
-                finished.append(_failed(debate, verdict.error))
-                continue
-            try:
-                debate.state = apply_updates(debate.state, [verdict])
-                debate.next = self.steps.after_judge(debate.state)
-            except Exception as error:  # noqa: BLE001
-                failed.add(id(debate))
-                finished.append(_failed(debate, error))
-        return {"debates": [d for d in cohort["debates"] if id(d) not in failed], "finished": finished}
+        verdicts = iter(await asyncio.gather(*(_settled(judge, debate.state, failures) for debate in heard)))
+        staying, finished = [], []
+        for debate in cohort["debates"]:
+            if debate.next == JUDGE:
+                verdict = next(verdicts)
+                try:
+                    if isinstance(verdict, _Failure):
+                        raise verdict.error
+                    debate.state = apply_updates(debate.state, [verdict])
+                    debate.next = self.steps.after_judge(debate.state)
+                except Exception as error:  # noqa: BLE001
+                    finished.append(_failed(debate, error))
+                    continue
+            staying.append(debate)
+        return {"debates": staying, "finished": finished}
 
     async def next_round(self, cohort: CohortState) -> CohortState:
         staying, finished = [], []

@@ -124,11 +124,14 @@ def test_cohorts_write_the_same_results_as_one_graph_per_debate(tmp_path, name, 
         assert any(json.loads(line).get("transcript", {}).get("branches") for line in cohorts.values())
 
 
-def test_a_failing_debate_leaves_its_cohort_with_the_same_line_and_the_others_finish(tmp_path):
+@pytest.mark.parametrize(("name", "failing_agent"), [("rcr-fixed", "b"), ("judge-steers", "judge")])
+def test_a_failing_debate_leaves_its_cohort_with_the_same_line_and_the_others_finish(
+    tmp_path, name, failing_agent
+):
     def fails_for_some(request):
-        return request.round == 1 and request.agent == "b" and _digit(request.debate_id) % 3 == 0
+        return request.round == 1 and request.agent == failing_agent and _digit(request.debate_id) % 3 == 0
 
-    scenario = SCENARIOS["rcr-fixed"]
+    scenario = SCENARIOS[name]
     one_each = run_lines(
         tmp_path, "one-each", scenario, ScriptedBackend(diverging, fail_if=fails_for_some), cohorts=False
     )
