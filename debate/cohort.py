@@ -13,8 +13,9 @@ Read top to bottom, a cohort is:
 
 1. ``speak``: every debater of every debate in the cohort answers at once
    (one concurrent backend call each), each reading its debate's state as it
-   was before the round. Their updates apply in the order LangGraph applies
-   the debater nodes' writes (by node name).
+   was before the round (protocols whose debaters take turns, such as
+   ChatEval's one-by-one, do this turn by turn). Their updates apply in the
+   order LangGraph applies the debater nodes' writes (by node name).
 2. ``end_round``: each debate checks its stop rule, and ``after_round`` says
    what it does next.
 3. ``judge`` (only for scenarios with a judge): the debates that go to the
@@ -120,25 +121,26 @@ class _Cohort:
     def __init__(self, steps: RoundSteps) -> None:
         self.steps = steps
         # LangGraph applies the writes of one step's tasks in the order of their node names
-        self.speakers = sorted(steps.speakers.items())
+        self.turns = [sorted(turn.items()) for turn in steps.turns]
 
     async def speak(self, cohort: CohortState) -> CohortState:
-        debates = cohort["debates"]
-        failures = itertools.count()
-        outcomes = await asyncio.gather(
-            *(_settled(node, debate.state, failures) for debate in debates for _, node in self.speakers)
-        )
-        per_debate = len(self.speakers)
-        staying, finished = [], []
-        for index, debate in enumerate(debates):
-            updates = outcomes[index * per_debate : (index + 1) * per_debate]
-            failed = [update for update in updates if isinstance(update, _Failure)]
-            if failed:
-                finished.append(_failed(debate, min(failed, key=lambda failure: failure.order).error))
-                continue
-            debate.state = apply_updates(debate.state, updates)
-            staying.append(debate)
-        return {"debates": staying, "finished": finished}
+        debates, finished = cohort["debates"], []
+        for turn in self.turns:
+            failures = itertools.count()
+            outcomes = await asyncio.gather(
+                *(_settled(node, debate.state, failures) for debate in debates for _, node in turn)
+            )
+            staying = []
+            for index, debate in enumerate(debates):
+                updates = outcomes[index * len(turn) : (index + 1) * len(turn)]
+                failed = [update for update in updates if isinstance(update, _Failure)]
+                if failed:
+                    finished.append(_failed(debate, min(failed, key=lambda failure: failure.order).error))
+                    continue
+                debate.state = apply_updates(debate.state, updates)
+                staying.append(debate)
+            debates = staying
+        return {"debates": debates, "finished": finished}
 
     async def end_round(self, cohort: CohortState) -> CohortState:
         staying, finished = [], []

@@ -14,7 +14,7 @@ import pytest
 from test_runner_resume import ITEMS as KILL_ITEMS
 from test_runner_resume import command, final_answers, prepare, result_lines, run_and_kill, with_calls_log
 
-from debate import Debater, Judge, Scenario, ScriptedBackend
+from debate import Critic, Debater, Judge, Refiner, Scenario, ScriptedBackend
 from debate.datasets import Item
 from debate.runner import RunOptions, run_dataset
 from debate.runner.runner import InProcessDebates
@@ -62,6 +62,22 @@ SCENARIOS = {
         rounds=3,
         stop="fixed",
         branch_at=1,
+    ),
+    # referees take turns, each reading the earlier turns of its round
+    "chateval-one-by-one": Scenario(
+        name="cohort-chateval",
+        agents=[Debater("zed"), Debater("amy"), Debater("bob")],
+        protocol="chateval",
+        rounds=3,
+        stop="consensus",
+    ),
+    "chateval-simultaneous-judge": Scenario(
+        name="cohort-chateval-sim",
+        agents=[Debater(n) for n in "abc"],
+        judge=Judge("judge"),
+        protocol="chateval_simultaneous",
+        rounds=2,
+        stop="judge",
     ),
     "judge-steers": Scenario(
         name="cohort-judge",
@@ -172,8 +188,15 @@ def test_which_runs_use_cohorts():
     assert InProcessDebates(SCENARIOS["rcr-fixed"], backend, RunOptions()).cohort is not None
     assert InProcessDebates(SCENARIOS["rcr-fixed"], backend, RunOptions(cohorts=False)).cohort is None
     assert InProcessDebates(SCENARIOS["rcr-fixed"], backend, RunOptions(checkpoints=True)).cohort is None
-    chateval = Scenario(name="c", agents=[Debater("a"), Debater("b")], protocol="chateval", rounds=2)
-    assert InProcessDebates(chateval, backend, RunOptions()).cohort is None  # builds a graph of its own shape
+    critic_refiner = Scenario(
+        name="cr",
+        agents=[Debater("drafter"), Critic("critic"), Refiner("refiner")],
+        judge=Judge("judge"),
+        protocol="critic_refiner",
+        rounds=2,
+        stop="fixed",
+    )
+    assert InProcessDebates(critic_refiner, backend, RunOptions()).cohort is None  # a graph of its own shape
 
 
 def test_sigkill_in_cohorts_loses_no_finished_debate_and_the_rerun_runs_only_unfinished_ones(tmp_path):

@@ -21,16 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
-
 from debate.agents.roles import Agent
 from debate.graph import DebateRuntime, DebateState
 from debate.messages import MessageKind, Role
 from debate.protocols import register_protocol
-from debate.protocols.common import advance, judge_round_node, judge_wants_more
 from debate.protocols.multi_persona import agreement_instruction
 from debate.protocols.oversight import render_transcript
-from debate.protocols.rounds import ADVANCE, END_ROUND, FINALIZE, JUDGE, RoundProtocol, debater_node_name
+from debate.protocols.rounds import Node, RoundProtocol, debater_node_name
 from debate.topology import readers_of, sources_for
 
 _TURNS = (MessageKind.ARGUMENT, MessageKind.REFINEMENT)
@@ -43,48 +40,15 @@ class ChatEval(RoundProtocol):
     branches_turns = False  # referees read the whole discussion, not one previous answer to keep or change
     one_by_one = True
 
-    def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:
-        scenario = runtime.scenario
-        nodes = [debater_node_name(debater.name) for debater in scenario.debaters]
-        for node, debater in zip(nodes, scenario.debaters, strict=True):
-            graph.add_node(node, self._referee_node(runtime, debater))
-        graph.add_node(END_ROUND, self._end_round_node(runtime))
-        graph.add_node(ADVANCE, advance)
-        graph.add_node(FINALIZE, self._finalize_node(runtime))
+    def turns(self, runtime: DebateRuntime) -> list[dict[str, Node]]:
+        """One-by-one: each referee is a turn of its own, in order; simultaneous: one turn for all."""
+        referees = {
+            debater_node_name(debater.name): self._referee_node(runtime, debater)
+            for debater in runtime.scenario.debaters
+        }
         if self.one_by_one:
-            starts = nodes[:1]
-            graph.add_edge(START, nodes[0])
-            for earlier, later in zip(nodes, nodes[1:], strict=False):
-                graph.add_edge(earlier, later)
-            graph.add_edge(nodes[-1], END_ROUND)
-        else:
-            starts = nodes
-            for node in nodes:
-                graph.add_edge(START, node)
-            graph.add_edge(nodes, END_ROUND)
-        for node in starts:
-            graph.add_edge(ADVANCE, node)
-        graph.add_edge(FINALIZE, END)
-
-        uses_judge = scenario.judge is not None and (
-            scenario.stop == "judge" or scenario.aggregation == "judge"
-        )
-
-        def after_round(state: DebateState) -> str | list[str]:
-            if uses_judge and (scenario.stop == "judge" or state.get("stop_reason")):
-                return JUDGE
-            return FINALIZE if state.get("stop_reason") else starts
-
-        graph.add_conditional_edges(
-            END_ROUND, after_round, [*starts, FINALIZE, *([JUDGE] if uses_judge else [])]
-        )
-        if uses_judge:
-            graph.add_node(JUDGE, judge_round_node(runtime))
-            graph.add_conditional_edges(
-                JUDGE,
-                lambda state: ADVANCE if judge_wants_more(state, runtime) else FINALIZE,
-                [ADVANCE, FINALIZE],
-            )
+            return [{node: speak} for node, speak in referees.items()]
+        return [referees]
 
     def _referee_node(self, runtime: DebateRuntime, agent: Agent):  # noqa: ANN202
         judge = runtime.scenario.judge

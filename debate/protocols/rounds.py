@@ -21,6 +21,7 @@ Subclasses only say how a later-round prompt reads.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,13 +55,14 @@ Node = Callable[[DebateState], Any]
 class RoundSteps:
     """One debate's round as plain functions of its state: what a debate's graph and a cohort both run.
 
-    All ``speakers`` (node name -> node) answer at once, each reading the state
-    as it was before the round; then ``end_round``; ``after_round`` says what
-    comes next (``SPEAK``, ``JUDGE`` or ``FINALIZE``); after the ``judge``,
-    ``after_judge`` says ``ADVANCE`` (then ``SPEAK``) or ``FINALIZE``.
+    ``turns`` speak one after another; the speakers of a turn (node name -> node)
+    answer at once, each reading the state as it was before their turn. Then
+    ``end_round``; ``after_round`` says what comes next (``SPEAK``, ``JUDGE`` or
+    ``FINALIZE``); after the ``judge``, ``after_judge`` says ``ADVANCE`` (then
+    ``SPEAK``) or ``FINALIZE``.
     """
 
-    speakers: dict[str, Node]
+    turns: list[dict[str, Node]]
     end_round: Node
     after_round: Callable[[DebateState], str]
     judge: Node | None
@@ -87,6 +89,15 @@ class RoundProtocol:
     ) -> str:
         raise NotImplementedError
 
+    def turns(self, runtime: DebateRuntime) -> list[dict[str, Node]]:
+        """Who speaks in a round, turn by turn: here every debater at once."""
+        return [
+            {
+                debater_node_name(debater.name): self._debater_node(runtime, debater)
+                for debater in runtime.scenario.debaters
+            }
+        ]
+
     def round_steps(self, runtime: DebateRuntime) -> RoundSteps | None:
         """This protocol's round as functions of one debate's state, or None if it builds its own graph.
 
@@ -97,7 +108,9 @@ class RoundProtocol:
         if type(self).build is not RoundProtocol.build:
             return None
         scenario = runtime.scenario
-        uses_judge = scenario.judge is not None and (scenario.stop == "judge" or scenario.aggregation == "judge")
+        uses_judge = scenario.judge is not None and (
+            scenario.stop == "judge" or scenario.aggregation == "judge"
+        )
 
         def after_round(state: DebateState) -> str:
             if uses_judge and (scenario.stop == "judge" or state.get("stop_reason")):
@@ -105,9 +118,7 @@ class RoundProtocol:
             return FINALIZE if state.get("stop_reason") else SPEAK
 
         return RoundSteps(
-            speakers={
-                debater_node_name(debater.name): self._debater_node(runtime, debater) for debater in scenario.debaters
-            },
+            turns=self.turns(runtime),
             end_round=self._end_round_node(runtime),
             after_round=after_round,
             judge=judge_round_node(runtime) if uses_judge else None,
@@ -118,23 +129,29 @@ class RoundProtocol:
     def build(self, graph: StateGraph, runtime: DebateRuntime) -> None:
         steps = self.round_steps(runtime)
         assert steps is not None
-        debater_nodes = list(steps.speakers)
-        for node, speak in steps.speakers.items():
-            graph.add_node(node, speak)
+        for turn in steps.turns:
+            for node, speak in turn.items():
+                graph.add_node(node, speak)
+        graph.add_node(END_ROUND, steps.end_round)
+        first = list(steps.turns[0])
+        for node in first:
             graph.add_edge(START, node)
             graph.add_edge(ADVANCE, node)
-        graph.add_node(END_ROUND, steps.end_round)
-        graph.add_edge(debater_nodes, END_ROUND)
+        for earlier, later in itertools.pairwise([*steps.turns, {END_ROUND: steps.end_round}]):
+            # a turn (and end_round) starts once every speaker of the turn before has spoken
+            joined = len(earlier) > 1 or len(steps.turns) == 1
+            for node in later:
+                graph.add_edge(list(earlier) if joined else next(iter(earlier)), node)
         graph.add_node(ADVANCE, advance)
         graph.add_node(FINALIZE, steps.finalize)
         graph.add_edge(FINALIZE, END)
 
         def after_round(state: DebateState) -> str | list[str]:
             step = steps.after_round(state)
-            return debater_nodes if step == SPEAK else step
+            return first if step == SPEAK else step
 
         graph.add_conditional_edges(
-            END_ROUND, after_round, [*debater_nodes, FINALIZE, *([JUDGE] if steps.judge else [])]
+            END_ROUND, after_round, [*first, FINALIZE, *([JUDGE] if steps.judge else [])]
         )
         if steps.judge is not None:
             graph.add_node(JUDGE, steps.judge)
@@ -152,9 +169,13 @@ class RoundProtocol:
                 prompt = runtime.prompt(agent, "debater.first_round", state)
                 responds_to: list[str] = []
             else:
-                previous = {m.author: m for m in round_messages(state, round_ - 1, _ANSWERS) if m.role is Role.DEBATER}
+                previous = {
+                    m.author: m for m in round_messages(state, round_ - 1, _ANSWERS) if m.role is Role.DEBATER
+                }
                 own = previous[agent.name]
-                peers = [previous[name] for name in sources_for(runtime.topology, agent.name) if name in previous]
+                peers = [
+                    previous[name] for name in sources_for(runtime.topology, agent.name) if name in previous
+                ]
                 prompt = self.later_round_prompt(runtime, agent, state, own, peers)
                 responds_to = [own.id, *(peer.id for peer in peers)]
             kind = MessageKind.ARGUMENT if round_ == 0 else MessageKind.REFINEMENT
@@ -182,7 +203,10 @@ class RoundProtocol:
                 return {"stop_reason": "max_rounds"}
             if scenario.stop == "judge":
                 return {"stop_reason": None}  # the judge reads this round, then ``advance`` moves on
-            return {"stop_reason": None, "round": round_ + 1}  # straight on: one LangGraph step fewer per round
+            return {
+                "stop_reason": None,
+                "round": round_ + 1,
+            }  # straight on: one LangGraph step fewer per round
 
         return end_round
 
