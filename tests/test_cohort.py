@@ -248,3 +248,27 @@ def test_summary_json_sums_every_line_of_results_jsonl_across_sessions(tmp_path)
     recomputed = summarize(load_results(tmp_path / "results.jsonl")).model_dump(mode="json")
     assert {key: written[key] for key in recomputed} == recomputed
     assert written["debates"] == len(ITEMS) and written["failed"] == 0
+
+
+@pytest.mark.slow
+def test_ray_workers_debate_in_cohorts_too_with_the_same_lines(tmp_path):
+    pytest.importorskip("ray")
+    prepare(tmp_path)
+    env = with_calls_log(tmp_path / "calls.log")
+    one_each = subprocess.run(
+        command(tmp_path, "one-each", "--no-cohorts"), capture_output=True, text=True, timeout=180, env=env
+    )
+    on_ray = subprocess.run(
+        command(tmp_path, "ray", "--ray", "--workers", "2"),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert one_each.returncode == 0 and on_ray.returncode == 0, on_ray.stderr
+
+    def by_id(run_dir):
+        return {json.loads(line)["transcript"]["debate_id"]: without_timing(line) for line in lines(run_dir)}
+
+    assert by_id(tmp_path / "ray") == by_id(tmp_path / "one-each")
+    assert len(by_id(tmp_path / "ray")) == KILL_ITEMS

@@ -6,7 +6,8 @@ Read top to bottom, a run on Ray is:
    machine (``ray="local"``) or joins a cluster (``"auto"``, ``"ray://HOST:PORT"``)
    and starts ``workers`` actors, one CPU each (``DebateWorker``). Each
    loads the scenario from its spec, builds its own backends from their URIs
-   and compiles the graph once, as the in-process runner does.
+   and compiles the graph once, as the in-process runner does (the cohort
+   graph, ``debate.cohort``, when the protocol has one and cohorts are on).
 2. The driver reads the pending items (done ones skipped, as without Ray) and
    hands them out in chunks, a few chunks per worker in flight. A worker runs
    ``concurrency`` debates at a time over all its chunks and streams finished
@@ -42,20 +43,26 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from debate.cohort import compile_cohort
 from debate.datasets import Item
 from debate.gc_tuning import relaxed_gc
+from debate.graph import compile_debate
 from debate.runner.run_dir import FinishedDebate
 from debate.runner.runner import (
     Backends,
     ItemDebater,
     RunOptions,
     close_backends,
-    compile_for_run,
+    debate_in_cohorts,
     failed_result,
+    resolve_run_backends,
 )
+from debate.runner.seeding import with_seed
 from debate.scenario import Scenario
 
 if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
     from debate.runner.runner import DatasetRun
 
 CHUNKS_IN_FLIGHT = 2
@@ -142,13 +149,24 @@ class DebateWorker:
     """
 
     def __init__(
-        self, source: ScenarioSource, backends: Backends, seed: int | None, concurrency: int
+        self,
+        source: ScenarioSource,
+        backends: Backends,
+        seed: int | None,
+        concurrency: int,
+        cohort_size: int | None = None,
     ) -> None:
         self.gc = relaxed_gc()  # this process only debates, for as long as it lives
         self.gc.__enter__()
-        scenario = source.load()
-        graph, self.owned = compile_for_run(scenario, backends, seed)
-        self.debater = ItemDebater(scenario, graph)
+        self.scenario = scenario = source.load()
+        resolved, self.owned = resolve_run_backends(backends)
+        seeded = with_seed(scenario, seed)
+        # cohorts as in the driver's own process (``InProcessDebates``); None: one graph per debate
+        self.cohort = compile_cohort(seeded, resolved) if cohort_size is not None else None
+        self.cohort_size = cohort_size or 1
+        self.debater = (
+            ItemDebater(scenario, compile_debate(seeded, resolved)) if self.cohort is None else None
+        )
         self.concurrency = concurrency
         self.slots: asyncio.Semaphore | None = None
 
@@ -166,6 +184,7 @@ class DebateWorker:
         finished: asyncio.Queue[FinishedDebate | Exception] = asyncio.Queue()
 
         async def debate_one(item: Item, debate_id: str) -> None:
+            assert self.debater is not None
             try:
                 async with slots:
                     result, _ = await self.debater.debate(item, debate_id)
@@ -173,7 +192,24 @@ class DebateWorker:
             except Exception as error:  # noqa: BLE001 - a bug outside the debate: the driver stops the run
                 finished.put_nowait(error)
 
-        tasks = [asyncio.create_task(debate_one(item, debate_id)) for item, debate_id in chunk]
+        async def debate_all_in_cohorts(cohort: CompiledStateGraph) -> None:
+            try:
+                await debate_in_cohorts(
+                    self.scenario,
+                    cohort,
+                    chunk,
+                    slots,
+                    cohort_size=self.cohort_size,
+                    record=lambda result: finished.put_nowait(FinishedDebate.of(result)),
+                )
+            except Exception as error:  # noqa: BLE001 - a bug outside the debates: the driver stops the run
+                finished.put_nowait(error)
+
+        tasks = (
+            [asyncio.create_task(debate_all_in_cohorts(self.cohort))]
+            if self.cohort is not None
+            else [asyncio.create_task(debate_one(item, debate_id)) for item, debate_id in chunk]
+        )
         try:
             loop = asyncio.get_running_loop()
             remaining = len(chunk)
@@ -290,7 +326,13 @@ class RayDebates:
         source = ScenarioSource.of(scenario, scenario_spec)
         backend_uris = dict(backends) if isinstance(backends, Mapping) else backends
         workers = [
-            worker_class.remote(source, backend_uris, options.seed, options.concurrency)
+            worker_class.remote(
+                source,
+                backend_uris,
+                options.seed,
+                options.concurrency,
+                options.cohort_size if options.cohorts else None,
+            )
             for _ in range(options.workers)
         ]
         try:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -475,62 +475,14 @@ class InProcessDebates:
     async def _run_cohorts(
         self, run: DatasetRun, pending: Iterator[tuple[Item, str]], cohort: CompiledStateGraph
     ) -> None:
-        """Start a cohort with every free slot's item whenever slots are free; each debate frees its slot as it ends."""
-        slots = asyncio.Semaphore(self.options.concurrency)
-        async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
-            members: list[tuple[Item, str]] = []
-            for entry in pending:
-                await slots.acquire()  # waits only when every slot is taken (and ``members`` is empty)
-                if run.too_many_failures():
-                    slots.release()
-                    break
-                members.append(entry)
-                if slots.locked() or len(members) == self.options.cohort_size:  # these debates start together
-                    group.create_task(self._cohort_and_record(run, cohort, members, slots))
-                    members = []
-            if members:
-                group.create_task(self._cohort_and_record(run, cohort, members, slots))
-
-    async def _cohort_and_record(
-        self,
-        run: DatasetRun,
-        cohort: CompiledStateGraph,
-        members: list[tuple[Item, str]],
-        slots: asyncio.Semaphore,
-    ) -> None:
-        items = {debate_id: item for item, debate_id in members}
-        debates = [
-            CohortDebate(
-                initial_state(
-                    debate_id,
-                    item.question,
-                    context=item.context,
-                    gold=item.gold,
-                    metadata={**item.metadata, "item_id": item.id},
-                )
-            )
-            for item, debate_id in members
-        ]
-        try:
-            async with aclosing(run_cohort(cohort, debates, self.scenario)) as finished_debates:
-                async for finished in finished_debates:
-                    result = self._result(items.pop(finished.debate_id), finished)
-                    run.record(FinishedDebate.of(result), result)
-                    slots.release()
-        finally:
-            for _ in items:  # stopped early (cancelled, disk full): free the slots of the debates left
-                slots.release()
-
-    def _result(self, item: Item, finished: Finished) -> DebateResult:
-        if finished.error is None:
-            return debate_result(self.scenario, finished.state, wall_time_s=finished.wall_time_s)
-        error = finished.error
-        return failed_result(
+        await debate_in_cohorts(
             self.scenario,
-            item,
-            finished.debate_id,
-            reason=f"{type(error).__name__}: {error}",
-            wall_time_s=finished.wall_time_s,
+            cohort,
+            pending,
+            asyncio.Semaphore(self.options.concurrency),
+            cohort_size=self.options.cohort_size,
+            record=lambda result: run.record(FinishedDebate.of(result), result),
+            stop=run.too_many_failures,
         )
 
     @asynccontextmanager
@@ -548,19 +500,87 @@ class InProcessDebates:
         await close_backends(self.owned)
 
 
-def compile_for_run(
-    scenario: Scenario, backends: Backends, seed: int | None
-) -> tuple[CompiledStateGraph, list[Backend]]:
-    """The run's graph (compiled once for every debate), and the backends built here from URIs.
+async def debate_in_cohorts(
+    scenario: Scenario,
+    cohort: CompiledStateGraph,
+    pending: Iterable[tuple[Item, str]],
+    slots: asyncio.Semaphore,
+    *,
+    cohort_size: int,
+    record: Callable[[DebateResult], None],
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Debate ``pending`` in cohorts (``debate.cohort``), one slot of ``slots`` per debate in flight.
 
-    This run closes those (``close_backends``); backend objects passed in are the caller's.
+    Whenever slots are free, the next items (one per free slot, at most
+    ``cohort_size``) start together as a cohort; each debate hands its result
+    to ``record`` and frees its slot as soon as it ends. ``stop()`` is asked
+    before each item starts.
     """
-    resolved, owned = resolve_run_backends(backends)
-    return compile_debate(with_seed(scenario, seed), resolved), owned
+    async with asyncio.TaskGroup() as group:  # a failure outside a debate (disk full) stops the run
+        members: list[tuple[Item, str]] = []
+        for entry in pending:
+            await slots.acquire()  # waits only when every slot is taken (and ``members`` is empty)
+            if stop():
+                slots.release()
+                break
+            members.append(entry)
+            if slots.locked() or len(members) == cohort_size:  # these debates start together
+                group.create_task(_cohort_and_record(scenario, cohort, members, slots, record))
+                members = []
+        if members:
+            group.create_task(_cohort_and_record(scenario, cohort, members, slots, record))
+
+
+async def _cohort_and_record(
+    scenario: Scenario,
+    cohort: CompiledStateGraph,
+    members: list[tuple[Item, str]],
+    slots: asyncio.Semaphore,
+    record: Callable[[DebateResult], None],
+) -> None:
+    items = {debate_id: item for item, debate_id in members}
+    debates = [
+        CohortDebate(
+            initial_state(
+                debate_id,
+                item.question,
+                context=item.context,
+                gold=item.gold,
+                metadata={**item.metadata, "item_id": item.id},
+            )
+        )
+        for item, debate_id in members
+    ]
+    try:
+        async with aclosing(run_cohort(cohort, debates, scenario)) as finished_debates:
+            async for finished in finished_debates:
+                record(cohort_result(scenario, items.pop(finished.debate_id), finished))
+                slots.release()
+    finally:
+        for _ in items:  # stopped early (cancelled, disk full): free the slots of the debates left
+            slots.release()
+
+
+def cohort_result(scenario: Scenario, item: Item, finished: Finished) -> DebateResult:
+    """The result line of a debate that left its cohort: its final state's, or a failure's."""
+    if finished.error is None:
+        return debate_result(scenario, finished.state, wall_time_s=finished.wall_time_s)
+    error = finished.error
+    return failed_result(
+        scenario,
+        item,
+        finished.debate_id,
+        reason=f"{type(error).__name__}: {error}",
+        wall_time_s=finished.wall_time_s,
+    )
 
 
 def resolve_run_backends(backends: Backends) -> tuple[dict[str, Backend], list[Backend]]:
-    """The run's backends by name, and those built here from URIs (which the run closes)."""
+    """The run's backends by name, and those built here from URIs.
+
+    The run closes those (``close_backends``); backend objects passed in are the caller's.
+    """
     mapping = backends if isinstance(backends, Mapping) else {DEFAULT_BACKEND: backends}
     resolved = {name: resolve_backend(backend) for name, backend in mapping.items()}
     return resolved, [resolved[name] for name, backend in mapping.items() if isinstance(backend, str)]
