@@ -382,7 +382,7 @@ class ItemDebater:
                 self.scenario,
                 item,
                 debate_id,
-                reason=f"{type(error).__name__}: {error}",
+                reason=failure_reason(error),
                 messages=await self._partial_messages(debate_id),
                 wall_time_s=time.perf_counter() - started,
             ), False
@@ -394,6 +394,11 @@ class ItemDebater:
             return []
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": debate_id}})
         return list(snapshot.values.get("messages") or [])
+
+
+def failure_reason(error: BaseException) -> str:
+    """How a debate that raised says why in its line (``KeyError: 'tokenizer missing'``)."""
+    return f"{type(error).__name__}: {error}"
 
 
 def failed_result(
@@ -566,12 +571,11 @@ def cohort_result(scenario: Scenario, item: Item, finished: Finished) -> DebateR
     """The result line of a debate that left its cohort: its final state's, or a failure's."""
     if finished.error is None:
         return debate_result(scenario, finished.state, wall_time_s=finished.wall_time_s)
-    error = finished.error
     return failed_result(
         scenario,
         item,
         finished.debate_id,
-        reason=f"{type(error).__name__}: {error}",
+        reason=failure_reason(finished.error),
         wall_time_s=finished.wall_time_s,
     )
 
