@@ -15,7 +15,9 @@ At ``Scenario.branch_at`` a debater that a peer disagreed with also answers
 its turn told to accept and told to resist (``debate.protocols.branching``);
 those branches are stored beside the transcript and change nothing here.
 
-Subclasses only say how a later-round prompt reads.
+Subclasses only say how a later-round prompt reads (or, like ChatEval, who
+speaks in which turn: ``turns``). ``round_steps`` hands the same steps to
+``debate.cohort``, which runs them for many debates in one graph.
 """
 
 from __future__ import annotations
@@ -138,7 +140,8 @@ class RoundProtocol:
             graph.add_edge(START, node)
             graph.add_edge(ADVANCE, node)
         for earlier, later in itertools.pairwise([*steps.turns, {END_ROUND: steps.end_round}]):
-            # a turn (and end_round) starts once every speaker of the turn before has spoken
+            # a turn (and end_round) starts once every speaker of the turn before has spoken; a lone
+            # turn joins even one speaker, so each protocol's graph keeps the channels it always had
             joined = len(earlier) > 1 or len(steps.turns) == 1
             for node in later:
                 graph.add_edge(list(earlier) if joined else next(iter(earlier)), node)
