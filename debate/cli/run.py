@@ -80,6 +80,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "e.g. 'openai://h1:8000/v1,h2:8000/v1?model=M', 'vllm:MODEL', 'hf:DIR', 'scripted:#### 4'",
     )
     parser.add_argument("--concurrency", type=int, metavar="K", help="debates in flight at once (default 32)")
+    parser.add_argument(
+        "--cohorts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run debates started together as one LangGraph invocation (a cohort), for protocols that allow "
+        "it and without --checkpoints; same results, less CPU per model call (default: on)",
+    )
+    parser.add_argument(
+        "--cohort-size", type=int, metavar="K", help="at most K debates per cohort (default 64)"
+    )
     parser.add_argument("--seed", type=int, metavar="S", help="derive every agent's sampling seed from S")
     parser.add_argument(
         "--shard", metavar="I/N", help="run only part I (0-based) of N; join parts with `debate merge`"
@@ -156,14 +166,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume.add_argument(
         "--max-failures", type=int, metavar="N", help="stop starting debates after N failures"
     )
-    resume.add_argument(
-        "--cohorts",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run debates started together as one LangGraph invocation (a cohort), for protocols that allow "
-        "it and without --checkpoints; same results, less CPU per model call (default: on)",
-    )
-    resume.add_argument("--cohort-size", type=int, metavar="K", help="at most K debates per cohort (64)")
 
     output = parser.add_argument_group("output")
     output.add_argument(
