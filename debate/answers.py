@@ -33,7 +33,7 @@ class AnswerParser(Protocol):
 
 
 _CONFIDENCE = re.compile(r"confidence\s*[:=]\s*(\d+(?:\.\d+)?)\s*(%?)", re.IGNORECASE)
-_NUMBER = r"-?\$?\s*\d[\d,]*(?:\.\d+)?"
+_NUMBER = r"-?\$?\s*\d[\d,]*(?:\.\d+)?(?:\s*/\s*\d+(?!\d|[.,]\d))?"
 
 
 def parse_confidence(text: str) -> float | None:
@@ -66,11 +66,12 @@ def split_private_confidence(text: str) -> tuple[str, float | None]:
 
 
 def normalize_number(raw: str) -> str | None:
-    """``"$1,200.00"`` and ``"1200"`` compare equal; returns None for non-numbers."""
+    """``"$1,200.00"`` and ``"1200"`` compare equal, as do ``"1/4"`` and ``"0.25"``; returns None for non-numbers."""
     cleaned = raw.replace(",", "").replace("$", "").replace(" ", "").rstrip(".")
+    numerator, slash, denominator = cleaned.partition("/")
     try:
-        value = float(cleaned)
-    except ValueError:
+        value = float(numerator) / float(denominator) if slash else float(cleaned)
+    except (ValueError, ZeroDivisionError):
         return None
     if value != value or value in (float("inf"), float("-inf")):
         return None

@@ -18,7 +18,6 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from fractions import Fraction
 from functools import partial
 from html.parser import HTMLParser
 from importlib import resources
@@ -73,17 +72,6 @@ def load_gsm8k(path: str | Path | None = None, *, split: str = "test") -> Iterat
         )
 
 
-def number_or_fraction(raw: str) -> str | None:
-    """A numeric gold answer as the number parser writes it; ``"1/4"`` becomes ``"0.25"``; None if not numeric."""
-    value = normalize_number(raw)
-    if value is not None:
-        return value
-    try:
-        return normalize_number(str(float(Fraction(raw.replace(" ", "")))))
-    except (ValueError, ZeroDivisionError):
-        return None
-
-
 def load_gsm_plus(path: str | Path | None = None) -> Iterator[Item]:
     """GSM-Plus JSONL (perturbed GSM8K questions); the bundled ``testmini`` when ``path`` is None.
 
@@ -100,7 +88,7 @@ def load_gsm_plus(path: str | Path | None = None) -> Iterator[Item]:
         yield Item(
             id=f"gsm-plus-{index}",
             question=row["question"],
-            gold=number_or_fraction(answer),
+            gold=normalize_number(answer),
             context={"solution": row.get("solution") or ""},
             metadata={
                 "perturbation_type": row.get("perturbation_type"),
@@ -125,7 +113,9 @@ def load_safety_queries(path: str | Path | None = None) -> Iterator[Item]:
     """
     source = Path(path) if path is not None else bundled_path("aidsafe", "queries.jsonl")
     for row in _jsonl_rows(source):
-        yield Item(id=row["id"], question=row["question"], gold=row["answer"], metadata={"rule": row.get("rule")})
+        yield Item(
+            id=row["id"], question=row["question"], gold=row["answer"], metadata={"rule": row.get("rule")}
+        )
 
 
 def load_quality(path: str | Path | None = None) -> Iterator[Item]:
@@ -343,7 +333,7 @@ def _read_gold(raw: Any, gold_format: GoldFormat | None) -> str | None:
     """Gold in its explicit format; without one, as written (the run reads it with the answer parser)."""
     text = str(raw)
     if gold_format == "number":
-        return number_or_fraction(text)
+        return normalize_number(text)
     if gold_format == "gsm8k":
         return gsm8k_gold(text)
     return text

@@ -22,6 +22,9 @@ from debate.answers import (
         ("First 3 then 4, so the answer is: 7.", "7"),
         ("I computed 5 and then 12", "12"),
         ("#### 18\nConfidence: 0.9", "18"),  # the confidence is not the answer
+        ("She ate 1/4 of the pie.\n#### 1/4", "0.25"),  # a fraction is one number, not its denominator
+        ("so the answer is 7/2.", "3.5"),
+        ("#### 0.25", "0.25"),
     ],
 )
 def test_numbers_are_found_and_normalised(text, answer):
