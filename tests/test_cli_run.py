@@ -188,6 +188,15 @@ def test_reusing_a_run_dir_for_another_scenario_is_refused_with_status_2(tmp_pat
     assert main(["run", "gsm8k_simultaneous", *common, "--force"]) == 0
 
 
+def test_reusing_a_run_dir_for_other_data_names_what_changed(tmp_path, capsys):
+    common = ["run", "gsm8k_rcr", "--limit", "2", "--out", str(tmp_path / "run")]
+    common += ["--backend", "scripted:#### 18", "--progress", "off"]
+    assert main([*common, "--data", "gsm8k"]) == 0
+    assert main([*common, "--data", "gsm-plus"]) == 2
+    err = capsys.readouterr().err
+    assert "the data changed (source: 'gsm8k' here, 'gsm-plus' requested" in err
+
+
 def test_shards_then_merge_from_the_command_line(tmp_path, capsys):
     common = [
         "run",

@@ -113,9 +113,12 @@ class RunManifest(BaseModel):
             )
         mine, theirs = self.dataset.identity(shard=same_shard), other.dataset.identity(shard=same_shard)
         if mine != theirs:
-            problems.append(
-                f"the data changed: this directory holds {mine}, the requested run reads {theirs}"
+            changed = "; ".join(
+                f"{key}: {mine.get(key)!r} here, {theirs.get(key)!r} requested"
+                for key in sorted({*mine, *theirs})
+                if mine.get(key) != theirs.get(key)
             )
+            problems.append(f"the data changed ({changed})")
         if other.seed != self.seed:
             problems.append(
                 f"the seed changed: this directory holds seed {self.seed}, the requested run has {other.seed}"
