@@ -444,6 +444,72 @@ async def test_chunked_answers_and_connection_close_are_understood():
     assert connections == 2  # "Connection: close" was honoured: a new connection for the second request
 
 
+async def test_a_request_past_its_timeout_fails_alone_among_many_in_flight():
+    # The first request gets a slow answer and times out at 1.0 s; 8 more, sent at 0.7 s and answered after
+    # 0.5 s each, are in flight when it does, with later deadlines: only the slow one may fail.
+    with FakeOpenAIServer(delay_s=0.5) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model", timeout_s=1.0, retry=None)
+        server.fail_next(Fault.slow(3.0))
+        slow = asyncio.ensure_future(backend.generate([ask("slow")]))
+        await asyncio.sleep(0.7)
+        others = await asyncio.gather(
+            *(backend.generate([ask(f"question {i}")]) for i in range(8)), slow, return_exceptions=True
+        )
+        await backend.aclose()
+
+    *answers, failure = others
+    assert [batch[0].text for batch in answers] == [f"You said: question {i}" for i in range(8)]
+    assert isinstance(failure, TransientBackendError) and failure.kind == "timeout"
+    assert "no answer within 1.0s" in str(failure) and failure.__cause__ is None
+
+
+async def test_cancelling_a_request_is_a_cancellation_not_a_timeout():
+    with FakeOpenAIServer(delay_s=2.0) as server:
+        backend = OpenAIBackend(server.base_url, model="fake-model", timeout_s=0.3, retry=None)
+        task = asyncio.ensure_future(backend.generate([ask()]))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+        await asyncio.sleep(0.4)  # past the cancelled request's deadline: nothing fires at anyone
+        await backend.aclose()
+
+
+def test_request_bodies_read_the_same_whichever_encoder_writes_them():
+    text = 'Ünïcødé ✓, quotes " and \\ backslashes, \n new lines, \u2028 and emoji 🙂'
+    body = {"model": "m", "messages": [{"role": "user", "content": text}], "temperature": 0.7, "seed": 7}
+    assert json.loads(openai_backend.request_json(body)) == json.loads(json.dumps(body)) == body
+    # what a fast encoder would write differently or refuse goes to json: the same bytes as before
+    for odd in ({"temperature": math.inf}, {"seed": 2**70}, {"content": "\ud800 lone surrogate"}):
+        assert openai_backend.request_json(odd) == json.dumps(odd).encode()
+
+
+def test_completions_that_only_json_reads_are_still_read():
+    endpoint = openai_backend.OpenAIEndpoint("http://127.0.0.1:9/v1", model="m")
+    assert endpoint._json(b'{"logprob": -Infinity, "n": 123456789012345678901234567890}') == {
+        "logprob": -math.inf,
+        "n": 123456789012345678901234567890,
+    }
+    assert endpoint._json('{"text": "as str"}') == {"text": "as str"}
+    with pytest.raises(TransientBackendError, match="malformed response") as raised:
+        endpoint._json(b"{not json")
+    assert raised.value.kind == "malformed"
+
+
+async def test_finished_requests_leave_the_deadline_queue_even_behind_a_slow_one():
+    from debate.agents.backends.openai_transport import _Deadlines
+
+    deadlines = _Deadlines(timeout_s=60.0)
+    slow = deadlines.arm()
+    for _ in range(1000):  # requests that start after the slow one and finish before it
+        assert not deadlines.disarm(deadlines.arm())
+        assert len(deadlines._queue) <= 2 * 1 + 64 + 1
+    assert not deadlines.disarm(slow)
+    assert len(deadlines._queue) == 0
+    deadlines.close()
+
+
 # -- URIs ----------------------------------------------------------------------------------
 
 

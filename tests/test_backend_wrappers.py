@@ -14,6 +14,7 @@ from debate.agents.backends import BackendError, ChatMessage, ChatRequest, ChatR
 from debate.agents.backends.balancing import LoadBalancedBackend
 from debate.agents.backends.concurrency import ConcurrencyLimitedBackend
 from debate.agents.backends.faults import FaultInjectingBackend
+from debate.agents.backends.per_request import PerRequestBackend
 from debate.agents.backends.retrying import RetryingBackend, RetryPolicy, TransientBackendError
 
 FAST_RETRY = RetryPolicy(max_attempts=10, initial_wait_s=0.0005, max_wait_s=0.002)
@@ -106,7 +107,10 @@ async def test_when_every_backend_is_down_the_retry_layer_gives_up_with_a_clear_
 @pytest.mark.parametrize(
     ("build", "complaint"),
     [
-        (lambda: ConcurrencyLimitedBackend(ScriptedBackend(), max_in_flight=0), "max_in_flight must be at least 1"),
+        (
+            lambda: ConcurrencyLimitedBackend(ScriptedBackend(), max_in_flight=0),
+            "max_in_flight must be at least 1",
+        ),
         (lambda: LoadBalancedBackend([]), "backends: LoadBalancedBackend needs at least one backend"),
         (lambda: FaultInjectingBackend(ScriptedBackend(), rate=1.5), "rate must be between 0 and 1"),
         (lambda: RetryPolicy(max_attempts=0), "max_attempts"),
@@ -115,3 +119,35 @@ async def test_when_every_backend_is_down_the_retry_layer_gives_up_with_a_clear_
 def test_bad_settings_fail_at_construction(build, complaint):
     with pytest.raises(ValueError, match=complaint):
         build()
+
+
+class BatchCounter(PerRequestBackend):
+    """A per-request backend that counts its ``generate`` calls; ``own_generate`` overrides ``generate``."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.batches = self.singles = 0
+
+    async def generate_one(self, request: ChatRequest) -> ChatResponse:
+        self.singles += 1
+        return ChatResponse(text=f"#### {request.round}")
+
+
+class OwnGenerate(BatchCounter):
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
+        self.batches += 1
+        return await super().generate(requests)
+
+
+@pytest.mark.parametrize("wrap", [RetryingBackend, lambda inner: ConcurrencyLimitedBackend(inner, 2)])
+async def test_wrappers_reach_generate_one_directly_unless_generate_is_overridden(wrap):
+    # single requests go straight to a PerRequestBackend's generate_one (no generate/generate_one coroutines
+    # in between), but a backend whose generate does more than that keeps getting its generate called
+    plain, own = BatchCounter(), OwnGenerate()
+
+    answers = [await wrap(inner).generate([ask(round_=3)]) for inner in (plain, own)]
+
+    assert [[response.text for response in batch] for batch in answers] == [["#### 3"], ["#### 3"]]
+    assert (plain.batches, plain.singles) == (0, 1)
+    assert (own.batches, own.singles) == (1, 1)

@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Sequence
 
-from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
+from debate.agents.backends.per_request import PerRequestBackend, serve_one
 from debate.agents.backends.retrying import TransientBackendError
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,9 @@ class LoadBalancedBackend(PerRequestBackend):
     would only spread an overload.
     """
 
-    def __init__(self, backends: Sequence[Backend], *, down_for_s: float = 5.0, name: str | None = None) -> None:
+    def __init__(
+        self, backends: Sequence[Backend], *, down_for_s: float = 5.0, name: str | None = None
+    ) -> None:
         if not backends:
             raise ValueError("backends: LoadBalancedBackend needs at least one backend")
         self.backends = list(backends)
@@ -49,14 +51,16 @@ class LoadBalancedBackend(PerRequestBackend):
         for index in self._preference_order():
             self.in_flight[index] += 1
             try:
-                return await generate_one(self.backends[index], request)
+                return await serve_one(self.backends[index], request)
             except TransientBackendError as error:
                 if error.kind != "connection":
                     raise
                 self._down_until[index] = time.monotonic() + self.down_for_s
                 self.fail_overs += 1
                 last_error = error
-                logger.warning("%s: %s is unreachable (%s); failing over", self.name, self.backends[index].name, error)
+                logger.warning(
+                    "%s: %s is unreachable (%s); failing over", self.name, self.backends[index].name, error
+                )
             finally:
                 self.in_flight[index] -= 1
         raise TransientBackendError(

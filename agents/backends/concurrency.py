@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from debate.agents.backends._loop_local import LoopLocal
-from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
+from debate.agents.backends.per_request import PerRequestBackend, serve_one
 
 
 class ConcurrencyLimitedBackend(PerRequestBackend):
@@ -31,4 +31,4 @@ class ConcurrencyLimitedBackend(PerRequestBackend):
 
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
         async with self._slots.get():
-            return await generate_one(self.inner, request)
+            return await serve_one(self.inner, request)

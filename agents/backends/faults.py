@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
-from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
+from debate.agents.backends.per_request import PerRequestBackend, serve_one
 from debate.agents.backends.retrying import FailureKind, TransientBackendError
 
 
@@ -19,7 +19,13 @@ class FaultInjectingBackend(PerRequestBackend):
     """Fails each request with probability ``rate`` (seeded), as a transient error of ``kind``."""
 
     def __init__(
-        self, inner: Backend, rate: float, *, seed: int = 0, kind: FailureKind = "injected", name: str | None = None
+        self,
+        inner: Backend,
+        rate: float,
+        *,
+        seed: int = 0,
+        kind: FailureKind = "injected",
+        name: str | None = None,
     ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"rate must be between 0 and 1, got {rate}")
@@ -37,6 +43,7 @@ class FaultInjectingBackend(PerRequestBackend):
         if self._random.random() < self.rate:
             self.injected += 1
             raise TransientBackendError(
-                f"{self.name}: injected fault for agent {request.agent!r} in round {request.round}", kind=self.kind
+                f"{self.name}: injected fault for agent {request.agent!r} in round {request.round}",
+                kind=self.kind,
             )
-        return await generate_one(self.inner, request)
+        return await serve_one(self.inner, request)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
-from debate.agents.backends.base import ChatRequest, ChatResponse
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse, generate_one
 
 
 class PerRequestBackend(ABC):
@@ -29,3 +29,17 @@ class PerRequestBackend(ABC):
     @abstractmethod
     async def generate_one(self, request: ChatRequest) -> ChatResponse:
         """Serve one request."""
+
+
+def serve_one(backend: Backend, request: ChatRequest) -> Awaitable[ChatResponse]:
+    """``generate_one(backend, request)``, calling ``backend.generate_one`` directly where that is what it does.
+
+    A ``PerRequestBackend`` that keeps the inherited ``generate`` serves a
+    single request by awaiting its ``generate_one``; calling that straight
+    away gives the same result without two coroutines (``generate_one`` and
+    ``generate``) per request at every layer of a wrapper stack, which a
+    fast server's request pays on each resumption.
+    """
+    if getattr(type(backend), "generate", None) is PerRequestBackend.generate:
+        return backend.generate_one(request)  # type: ignore[attr-defined]
+    return generate_one(backend, request)

@@ -14,8 +14,8 @@ import logging
 import random
 from typing import Literal
 
-from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse, generate_one
-from debate.agents.backends.per_request import PerRequestBackend
+from debate.agents.backends.base import Backend, BackendError, ChatRequest, ChatResponse
+from debate.agents.backends.per_request import PerRequestBackend, serve_one
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     AsyncRetrying,
@@ -40,7 +40,12 @@ class TransientBackendError(BackendError):
     """
 
     def __init__(
-        self, message: str, *, kind: FailureKind, status: int | None = None, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        kind: FailureKind,
+        status: int | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.kind: FailureKind = kind
@@ -79,7 +84,9 @@ class RetryingBackend(PerRequestBackend):
         self.name = name or inner.name
         self.attempts = 0
         self.retries = 0
-        self._backoff = wait_random_exponential(multiplier=self.policy.initial_wait_s, max=self.policy.max_wait_s)
+        self._backoff = wait_random_exponential(
+            multiplier=self.policy.initial_wait_s, max=self.policy.max_wait_s
+        )
 
     def __repr__(self) -> str:
         return f"RetryingBackend({self.inner!r}, {self.policy!r})"
@@ -89,7 +96,7 @@ class RetryingBackend(PerRequestBackend):
         # than a fast server's reply, and almost every request succeeds the first time.
         self.attempts += 1
         try:
-            return await generate_one(self.inner, request)
+            return await serve_one(self.inner, request)
         except TransientBackendError as error:
             return await self._retry(request, error)
 
@@ -110,7 +117,7 @@ class RetryingBackend(PerRequestBackend):
                         replayed = True
                         raise first_error
                     self.attempts += 1
-                    return await generate_one(self.inner, request)
+                    return await serve_one(self.inner, request)
         except TransientBackendError as error:
             raise BackendError(
                 f"{self.name}: gave up after {self.policy.max_attempts} attempts; last error: {error}"
@@ -122,11 +129,15 @@ class RetryingBackend(PerRequestBackend):
         retry_after = getattr(error, "retry_after_s", None)
         if retry_after is not None:
             # Honour the server; a little jitter keeps clients told the same time apart.
-            return min(retry_after, self.policy.max_retry_after_s) + random.uniform(0, self.policy.initial_wait_s)
+            return min(retry_after, self.policy.max_retry_after_s) + random.uniform(
+                0, self.policy.initial_wait_s
+            )
         return self._backoff(state)
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.retries += 1
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        logger.info("%s: attempt %d failed (%s); retrying in %.2fs", self.name, state.attempt_number, error, wait)
+        logger.info(
+            "%s: attempt %d failed (%s); retrying in %.2fs", self.name, state.attempt_number, error, wait
+        )
