@@ -17,7 +17,13 @@ from export_support import assistant_text, gsm_results, rows, train_one_step, wr
 from debate import ScriptedBackend
 from debate.cli import main
 from debate.export import export_run
-from debate.train.judging import SELF_JUDGE, judge_accuracy, judge_run, read_judging, verdict_scores
+from debate.train.judging import (
+    SELF_JUDGE,
+    contested_verdict_accuracy,
+    judge_run,
+    read_judging,
+    verdict_scores,
+)
 from debate.transcript import load_results
 
 K = 4
@@ -150,7 +156,7 @@ def test_judge_accuracy_scores_contested_debates_with_gold_among_the_answers(tmp
     assert accuracy.accuracy is not None and accuracy.accuracy.value == 0.5 and accuracy.accuracy.n == 2
     scores = verdict_scores(load_results(tmp_path / "judged" / "results.jsonl"))
     assert scores == {"tie/r1/self_judge/verdict": False, "wrong-majority/r1/self_judge/verdict": True}
-    assert judge_accuracy(load_results(tmp_path / "judged" / "results.jsonl")) == accuracy
+    assert contested_verdict_accuracy(load_results(tmp_path / "judged" / "results.jsonl")) == accuracy
 
 
 def test_judging_resumes_and_refuses_other_settings(judged, tmp_path):

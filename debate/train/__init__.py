@@ -31,7 +31,7 @@ from debate.train.config import (
 )
 from debate.train.evaluate import EvalReport, evaluate, read_eval, single_agent_scenario
 from debate.train.evolve import EvolutionReport, EvolveSettings, JudgeEvolution, evolve
-from debate.train.judging import JudgeAccuracy, JudgingReport, judge_accuracy, judge_run
+from debate.train.judging import JudgeAccuracy, JudgingReport, contested_verdict_accuracy, judge_run
 from debate.train.rewards import RewardFunction, dte_rewards
 
 
@@ -81,7 +81,7 @@ __all__ = [
     "dte_rewards",
     "evaluate",
     "evolve",
-    "judge_accuracy",
+    "contested_verdict_accuracy",
     "judge_run",
     "load_train_settings",
     "read_eval",

@@ -15,7 +15,7 @@ K samples (``Message.samples``). The judge is asked with the export's judging
 chat (``debate.export.judge.judging_prompt``): the question and the round's
 responses, quoted as untrusted text, so the pairs are trained on exactly
 what was sampled. Gold answers are never shown to the judge nor used to make
-pairs; ``judge_accuracy`` reads them to score the judge, for reporting.
+pairs; ``contested_verdict_accuracy`` reads them to score the judge, for reporting.
 
 **Judge accuracy**: over the verdicts on *contested* responses (at least two
 different parsed answers among the responses the judge read) whose gold
@@ -204,13 +204,13 @@ def judge_run(
         else:
             pending.append(result)
     asyncio.run(judge_all(pending))
-    report.accuracy = judge_accuracy(load_results(results_file))
+    report.accuracy = contested_verdict_accuracy(load_results(results_file))
     report.wall_time_s += time.perf_counter() - started
     (out / JUDGING_FILE).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return report
 
 
-def judge_accuracy(results: Iterable[DebateResult], *, author: str = SELF_JUDGE) -> JudgeAccuracy:
+def contested_verdict_accuracy(results: Iterable[DebateResult], *, author: str = SELF_JUDGE) -> JudgeAccuracy:
     """The accuracy of ``author``'s verdicts (see the module's docstring), with a 95% bootstrap interval."""
     accuracy = JudgeAccuracy()
     right = verdict_scores(results, author=author, counts=accuracy)
