@@ -497,19 +497,6 @@ def test_completions_that_only_json_reads_are_still_read():
     assert raised.value.kind == "malformed"
 
 
-async def test_finished_requests_leave_the_deadline_queue_even_behind_a_slow_one():
-    from debate.agents.backends.openai_transport import _Deadlines
-
-    deadlines = _Deadlines(timeout_s=60.0)
-    slow = deadlines.arm()
-    for _ in range(1000):  # requests that start after the slow one and finish before it
-        assert not deadlines.disarm(deadlines.arm())
-        assert len(deadlines._queue) <= 2 * 1 + 64 + 1
-    assert not deadlines.disarm(slow)
-    assert len(deadlines._queue) == 0
-    deadlines.close()
-
-
 # -- URIs ----------------------------------------------------------------------------------
 
 
