@@ -108,7 +108,7 @@ class DemoResult(BaseModel):
 
 
 def ensure_demo_model(
-    model_dir: str | Path | None = None, *, rebuild: bool = False, progress: bool = True
+    model_dir: str | Path | None = None, *, rebuild: bool = False, progress: ProgressMode | bool = True
 ) -> Path:
     """The model directory to debate with, built first when it needs to be.
 
@@ -124,13 +124,16 @@ def ensure_demo_model(
         needed = not path.exists() or not any(path.iterdir())
     if not (needed or rebuild):
         return path
-    if progress:
+    from debate.runner.progress import resolve_mode
+
+    progress = resolve_mode(progress)
+    if progress != "off":
         why = (
             "a rebuild was asked for" if rebuild else "it holds no finished demo model of the current format"
         )
         print(f"debate demo: building the demo model in {path} ({why}); this takes minutes", file=sys.stderr)
     build = demo_model.build_demo_model(path, progress=progress)
-    if progress:
+    if progress != "off":
         print(
             f"debate demo: built {build.parameters / 1e6:.1f}M parameters in {build.seconds:.0f} s",
             file=sys.stderr,
@@ -179,7 +182,7 @@ def run_demo(
         )
     out = Path(out).expanduser() if out is not None else demo_model.debate_home() / "demo-runs"
     if backend is None:
-        path = ensure_demo_model(model_dir, rebuild=rebuild, progress=progress != "off")
+        path = ensure_demo_model(model_dir, rebuild=rebuild, progress=progress)
         backend, fingerprint = served_model_uri(path), _directory_fingerprint(path)
     else:
         fingerprint = None

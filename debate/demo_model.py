@@ -31,6 +31,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -39,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
 from debate.arithmetic import Problem, flawed_solution, problems
+from debate.runner.progress import ProgressMode, quiet_library_bars, resolve_mode
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
 
 if TYPE_CHECKING:
@@ -292,12 +294,20 @@ def build_demo_model(
     out_dir: str | Path | None = None,
     config: DemoConfig = DemoConfig(),  # noqa: B008 - frozen, so sharing the default is safe
     *,
-    progress: bool = True,
+    progress: ProgressMode | bool = True,
 ) -> DemoBuild:
-    """Train the demo model with ``config`` and save it to ``out_dir`` (default: ``default_demo_dir()``)."""
+    """Train the demo model with ``config`` and save it to ``out_dir`` (default: ``default_demo_dir()``).
+
+    ``progress``: bars on a terminal, a line every half minute otherwise (``True``, ``"auto"``), or one of
+    ``"bar"``, ``"log"``, ``"off"`` (``False``).
+    """
     from jinja2 import Template
 
     from debate.agents.backends.transformers import resolve_device
+
+    progress = resolve_mode(progress)
+    if progress != "bar":
+        quiet_library_bars()
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
@@ -329,8 +339,10 @@ def build_demo_model(
     own: list[Conversation] = []
     if own_problems:
         # stage 2 samples from the stage-1 model just saved, then learns to repair what it got wrong
+        if progress == "log":
+            _log(f"learning to revise: the model answers round 0 of {len(own_problems):,} debates")
         own = own_revision_conversations(
-            out, own_problems, seed=config.seed, device=device, progress=progress
+            out, own_problems, seed=config.seed, device=device, progress=progress == "bar"
         )
     if own:
         stage_two = replace(config, learning_rate=config.revision_learning_rate, epochs=1.0, warmup_steps=10)
@@ -373,12 +385,14 @@ def _train(
     pad_token_id: int,
     config: DemoConfig,
     device: str,
-    progress: bool,
+    progress: ProgressMode,
     description: str,
 ) -> list[float]:
     """AdamW with warmup and cosine decay over ``batches``; returns the losses."""
     import torch
     from tqdm.auto import tqdm
+
+    logged = time.monotonic()
 
     model.train()
     optimizer = torch.optim.AdamW(
@@ -389,7 +403,7 @@ def _train(
         device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
     )
     losses: list[float] = []
-    with tqdm(total=len(batches), desc=description, unit="step", disable=not progress) as bar:
+    with tqdm(total=len(batches), desc=description, unit="step", disable=progress != "bar") as bar:
         for batch in batches:
             input_ids, labels, attention_mask = (
                 tensor.to(device) for tensor in _collate(batch, pad_token_id)
@@ -404,8 +418,21 @@ def _train(
             losses.append(loss.item())
             bar.update()
             bar.set_postfix(loss=f"{_recent_mean(losses):.3f}")
+            if progress == "log" and (
+                time.monotonic() - logged >= _LOG_EVERY_S or len(losses) == len(batches)
+            ):
+                logged = time.monotonic()
+                _log(f"{description}: {len(losses)}/{len(batches)} steps, loss {_recent_mean(losses):.3f}")
     model.eval()
     return losses
+
+
+_LOG_EVERY_S = 30.0
+"""How often a build without a terminal says how far it is."""
+
+
+def _log(text: str) -> None:
+    print(f"debate model build-demo: {text}", file=sys.stderr, flush=True)
 
 
 def _recent_mean(losses: Sequence[float], window: int = 20) -> float:

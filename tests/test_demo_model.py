@@ -132,6 +132,15 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     assert "=== final answer:" in capsys.readouterr().out
 
 
+def test_without_a_terminal_the_build_logs_lines_instead_of_drawing_bars(tmp_path, capsys):
+    assert main(["model", "build-demo", "--out", str(tmp_path / "demo"), *TINY_BUILD]) == 0
+
+    logged = capsys.readouterr().err
+    assert "\r" not in logged and "Loading weights" not in logged and "it/s" not in logged
+    assert re.search(r"^debate model build-demo: training the demo model: (\d+)/\1 steps, loss", logged, re.M)
+    assert "debate model build-demo: learning to revise: the model answers round 0 of 8 debates" in logged
+
+
 def test_the_tokenizer_keeps_digits_apart(tmp_path):
     from transformers import AutoTokenizer
 

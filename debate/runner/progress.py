@@ -7,6 +7,7 @@ stay readable instead of filling with carriage returns.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Literal, TextIO
@@ -22,6 +23,26 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def resolve_mode(mode: ProgressMode | bool, stream: TextIO | None = None) -> ProgressMode:
+    """``auto`` (or ``True``) as ``bar`` on a terminal and ``log`` otherwise; ``False`` is ``off``."""
+    if mode is True or mode == "auto":
+        return "bar" if (stream or sys.stderr).isatty() else "log"
+    return "off" if mode is False else mode
+
+
+def quiet_library_bars() -> None:
+    """No bars outside ``bar`` mode, the model libraries' included (transformers' "Loading weights").
+
+    Nothing is imported for it: a run over HTTP never loads these libraries.
+    """
+    # read when huggingface_hub is first imported; transformers starts with its bars off then
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if (hub := sys.modules.get("huggingface_hub.utils")) is not None:
+        hub.disable_progress_bars()
+    if (transformers_logging := sys.modules.get("transformers.utils.logging")) is not None:
+        transformers_logging.disable_progress_bar()
 
 
 class Progress:
@@ -51,9 +72,9 @@ class Progress:
         self.session_tokens = 0
         self._started = time.monotonic()
         self._last_log = self._started
-        if mode == "auto":
-            mode = "bar" if self.stream.isatty() else "log"
-        self.mode = mode
+        self.mode = mode = resolve_mode(mode, self.stream)
+        if mode != "bar":
+            quiet_library_bars()
         self._bar = None
         if mode == "bar":
             from tqdm import tqdm
