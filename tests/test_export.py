@@ -98,6 +98,30 @@ def test_dte_prompt_can_be_the_round_0_prompt_of_the_scenario_that_debated(tmp_p
     assert "End your response with 'Answer: <letter>'" in system
 
 
+def test_a_debater_with_its_own_prompt_has_its_traces_asked_as_it_was_asked(tmp_path):
+    """Debaters given different methods or personas: each trace trains under the prompt that produced it."""
+    scenario = Scenario(
+        name="methods",
+        agents=[
+            Debater("a"),
+            Debater("b", prompts={"debater.system": "Solve it backwards. End with #### and the answer."}),
+            Debater("c"),
+        ],
+        rounds=1,
+        stop="fixed",
+    )
+    backend = ScriptedBackend(lambda request: f"{request.agent} works it out\n#### 4")
+    result = run_debate(scenario, "What is 2 + 2?", backend=backend, debate_id="methods-0")
+    run = write_run(tmp_path / "run", [result])
+
+    export_run(run, "dte", tmp_path / "data", **scenario_solver_options(scenario))
+
+    by_author = {row["author"]: row["prompt"] for row in rows(tmp_path / "data")}
+    assert by_author == {agent: round_0_chat(backend, agent) for agent in "abc"}
+    assert by_author["b"][0]["content"].startswith("Solve it backwards.")
+    assert by_author["a"] == by_author["c"] != by_author["b"]
+
+
 def test_dte_options_min_agreement_rounds_dedupe_and_max_words(runs, tmp_path):
     unanimous_only = export_run(runs["gsm"], "dte", tmp_path / "a", min_agreement=1.0)
     assert {row["item_id"] for row in rows(tmp_path / "a")} == {"overturned", "all-agree"}

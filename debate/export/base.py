@@ -38,6 +38,8 @@ class ExportOptions(BaseModel):
     - ``context_fields``: context fields shown in prompts (none by default: no gold solution leaks).
     - ``answer``: the answer format the prompt asks for (``number``, ``choice``, ``text``).
     - ``prompt``: overrides of the solver prompt templates.
+    - ``author_prompts``: overrides for the traces of named debaters that were asked otherwise (their own
+      system prompt: a persona, a method); their rows are asked as they were, not with ``prompt``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -48,6 +50,7 @@ class ExportOptions(BaseModel):
     context_fields: list[str] = Field(default_factory=list)
     answer: AnswerFormat = "number"
     prompt: PromptTemplates = Field(default_factory=PromptTemplates)
+    author_prompts: dict[str, PromptTemplates] = Field(default_factory=dict)
 
     @field_validator("rounds", mode="before")
     @classmethod
@@ -81,15 +84,16 @@ class ExportOptions(BaseModel):
         """The answer-carrying messages of ``result`` in ``rounds``."""
         return self.select_rounds(answer_messages(result))
 
-    def solver_prompt(self, result: DebateResult, **values: str) -> Chat:
-        """The solver chat (system, user) for ``result``'s question; ``values`` fill extra placeholders."""
+    def solver_prompt(self, result: DebateResult, author: str | None = None, **values: str) -> Chat:
+        """The solver chat (system, user) for ``result``'s question, as ``author`` was asked when it has its own
+        prompt (``author_prompts``); ``values`` fill extra placeholders."""
         transcript = result.transcript
         return solver_chat(
             transcript.question,
             transcript.context,
             answer=self.answer,
             context_fields=self.context_fields,
-            templates=self.prompt,
+            templates=self.author_prompts.get(author, self.prompt) if author else self.prompt,
             **values,
         )
 

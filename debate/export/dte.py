@@ -45,9 +45,8 @@ def trace_rows(
         if not traces:
             report.skip("no agreeing response in the chosen rounds")
             continue
-        prompt = options.solver_prompt(result)
         for trace in traces:
-            yield result, label, trace, prompt
+            yield result, label, trace, options.solver_prompt(result, trace.author)
 
 
 def trace_fields(result: DebateResult, label: PseudoLabel, trace: Message) -> Row:

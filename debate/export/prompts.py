@@ -27,6 +27,7 @@ from debate.answers import answer_parser
 from debate.messages import Message
 
 if TYPE_CHECKING:
+    from debate.agents.roles import Agent
     from debate.scenario import Scenario
 
 Chat = list[dict[str, str]]
@@ -48,10 +49,10 @@ class PromptTemplates(BaseModel):
     """Solver user prompt; default ``debater.first_round`` (placeholders ``{context}``, ``{question}``, ``{answer_instruction}``)."""
 
     @classmethod
-    def of_scenario(cls, scenario: Scenario) -> PromptTemplates:
-        """The round-0 prompt ``scenario``'s debaters read, where it differs from the framework's.
+    def of_scenario(cls, scenario: Scenario, debater: Agent | None = None) -> PromptTemplates:
+        """The round-0 prompt ``debater`` (default: ``scenario``'s first) reads, where it differs from the framework's.
 
-        Its protocol's templates with the scenario's ``prompts`` and its first
+        Its protocol's templates with the scenario's ``prompts`` and the
         debater's own on top, as the debate renders them (``debate.graph.agent_templates``).
         Round 0 is ``debater.first_round`` in the solver protocols (``simultaneous``,
         ``rcr``, ``critic_refiner``), the ones whose traces train a solver.
@@ -60,7 +61,7 @@ class PromptTemplates(BaseModel):
 
         if not scenario.debaters:
             raise ValueError(f"scenario {scenario.name!r} has no debater, so no round-0 solver prompt")
-        templates = agent_templates(scenario, scenario.debaters[0])
+        templates = agent_templates(scenario, debater or scenario.debaters[0])
         defaults = _default_templates()
         system, user = templates["debater.system"], templates["debater.first_round"]
         return cls(
@@ -105,7 +106,11 @@ class JudgePrompt(BaseModel):
 
 
 def scenario_solver_options(scenario: Scenario, answer: str | None = None) -> dict[str, Any]:
-    """Export options (``prompt``, ``answer``) that ask with ``scenario``'s round-0 solver prompt.
+    """Export options (``prompt``, ``author_prompts``, ``answer``) that ask with ``scenario``'s round-0 prompts.
+
+    ``prompt`` is the first debater's; a debater with a round-0 prompt of its
+    own (a persona, a method) is in ``author_prompts``, so that its traces are
+    asked as it was asked.
 
     ``answer`` names the answer format when the scenario's parser is not a
     built-in one (``number``, ``choice``, ``text``); given, it wins.
@@ -115,9 +120,16 @@ def scenario_solver_options(scenario: Scenario, answer: str | None = None) -> di
             f"answer: scenario {scenario.name!r} parses answers with its own parser; "
             "name the answer format its solver prompt should ask for: number, choice or text"
         )
+    prompt = PromptTemplates.of_scenario(scenario)
+    own = {debater.name: PromptTemplates.of_scenario(scenario, debater) for debater in scenario.debaters}
     return {
         "answer": answer or scenario.answer,
-        "prompt": PromptTemplates.of_scenario(scenario).model_dump(exclude_none=True),
+        "prompt": prompt.model_dump(exclude_none=True),
+        "author_prompts": {
+            name: templates.model_dump(exclude_none=True)
+            for name, templates in own.items()
+            if templates != prompt
+        },
     }
 
 

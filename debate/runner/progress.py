@@ -73,8 +73,6 @@ class Progress:
         self._started = time.monotonic()
         self._last_log = self._started
         self.mode = mode = resolve_mode(mode, self.stream)
-        if mode != "bar":
-            quiet_library_bars()
         self._bar = None
         if mode == "bar":
             from tqdm import tqdm

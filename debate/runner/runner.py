@@ -58,7 +58,7 @@ from debate.graph import DEFAULT_BACKEND, compile_debate
 from debate.messages import Message
 from debate.run import arun_debate, debate_id_for, debate_result, initial_state
 from debate.runner.manifest import DatasetRecord, RunManifest, build_manifest, continue_manifest
-from debate.runner.progress import Progress, ProgressMode
+from debate.runner.progress import Progress, ProgressMode, quiet_library_bars, resolve_mode
 from debate.runner.run_dir import FinishedDebate, ResultWriter, RunDir
 from debate.runner.run_summary import RunDirSummary, run_dir_summary
 from debate.runner.seeding import with_seed
@@ -173,6 +173,8 @@ async def arun_dataset(
     options = options or RunOptions()
     if dataset is None:
         dataset = DatasetRecord(source="<python>", items=len(items) if isinstance(items, Sized) else None)
+    if resolve_mode(options.progress) != "bar":
+        quiet_library_bars()  # before the backends load their models
     # backends are resolved and the graph compiled (or the workers started) before the run directory is
     # touched, so that a missing backend fails first
     debates: Debates
