@@ -227,6 +227,17 @@ def test_lora_is_the_default_and_can_be_turned_off_or_tuned(tmp_path):
     assert lora_of(EvolveSettings(model=tmp_path, out=tmp_path, train={"lora": {"r": 8}})).r == 8
 
 
+def test_a_logged_evolve_trains_without_redrawing_bars_unless_told(tmp_path):
+    def trl_of(**fields):
+        return train_settings(
+            EvolveSettings(model=tmp_path, out=tmp_path, **fields), tmp_path, tmp_path, tmp_path
+        ).trl
+
+    assert trl_of(progress="log") == {"disable_tqdm": True}
+    assert trl_of(progress="bar") == {}
+    assert trl_of(progress="log", train={"trl": {"disable_tqdm": False}}) == {"disable_tqdm": False}
+
+
 def test_cli_evolve_validates_its_settings(tmp_path, capsys):
     code = main(["evolve", "--model", str(tmp_path), "--out", str(tmp_path / "out"), "--rounds", "0"])
 

@@ -366,7 +366,10 @@ def judge_train_settings(settings: EvolveSettings, model: Path, data: Path, out:
     """DPO settings of one round's judge: ``judge.train`` with the round's judge, data and output."""
     lora = settings.lora.model_dump() if settings.lora is not None else None
     judge_train = settings.judge.train if settings.judge is not None else {}
-    return settings_for("dpo", {"lora": lora, **judge_train, "model": model, "data": data, "out": out})
+    return settings_for(
+        "dpo",
+        _quiet_unless_bars(settings, {"lora": lora, **judge_train, "model": model, "data": data, "out": out}),
+    )
 
 
 def evolve_judge(
@@ -419,8 +422,20 @@ def train_settings(settings: EvolveSettings, model: Path, data: Path, out: Path)
     """The training settings of one round: ``settings.train`` with the round's model, data and output."""
     lora = settings.lora.model_dump() if settings.lora is not None else None
     return settings_for(
-        settings.method, {"lora": lora, **settings.train, "model": model, "data": data, "out": out}
+        settings.method,
+        _quiet_unless_bars(
+            settings, {"lora": lora, **settings.train, "model": model, "data": data, "out": out}
+        ),
     )
+
+
+def _quiet_unless_bars(settings: EvolveSettings, train: dict[str, Any]) -> dict[str, Any]:
+    """In a log (``--progress log``, or no terminal) the trainer prints its log lines, not a redrawn bar."""
+    from debate.runner.progress import resolve_mode
+
+    if resolve_mode(settings.progress) == "bar":  # type: ignore[arg-type]
+        return train
+    return {**train, "trl": {"disable_tqdm": True, **train.get("trl", {})}}
 
 
 def train_round(
