@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from export_support import assistant_text, gsm_results, rows, train_one_step, write_run
 
-from debate import ScriptedBackend
+from debate import BackendError, ScriptedBackend
 from debate.cli import main
 from debate.export import export_run
 from debate.train.judging import (
@@ -157,6 +157,34 @@ def test_judge_accuracy_scores_contested_debates_with_gold_among_the_answers(tmp
     scores = verdict_scores(load_results(tmp_path / "judged" / "results.jsonl"))
     assert scores == {"tie/r1/self_judge/verdict": False, "wrong-majority/r1/self_judge/verdict": True}
     assert contested_verdict_accuracy(load_results(tmp_path / "judged" / "results.jsonl")) == accuracy
+
+
+def test_a_verdict_the_backend_fails_on_is_kept_without_an_answer_and_the_others_are_judged(tmp_path):
+    run = write_run(tmp_path / "run", gsm_results())
+    greedy = {debate: ["#### 5"] * K for debate in VERDICTS}
+
+    def judge(request) -> str:  # noqa: ANN001 - ChatRequest
+        if request.debate_id == "tie":
+            raise BackendError(
+                "400 the prompt is longer than the model's 512 positions; key sk-abcdefghijklmnopqrstu"
+            )
+        return greedy[request.debate_id][0]
+
+    report = judge_run(run, ScriptedBackend(judge), tmp_path / "judged", samples=1)
+
+    verdicts = {
+        result.debate_id: result.transcript.verdicts()[-1]
+        for result in load_results(tmp_path / "judged" / "results.jsonl")
+    }
+    assert report.judged == 4 and report.failed == 1
+    assert {debate: verdict.answer for debate, verdict in verdicts.items()} == {
+        "wrong-majority": "5",
+        "tie": None,
+        "all-agree": "5",
+        "overturned": "5",
+    }
+    assert verdicts["tie"].parse_error.startswith("judge failed: BackendError: 400 the prompt is longer")
+    assert "sk-abc" not in verdicts["tie"].parse_error  # errors are redacted like everything written
 
 
 def test_judging_resumes_and_refuses_other_settings(judged, tmp_path):

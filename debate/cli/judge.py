@@ -82,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
         max_batch_size=args.max_batch_size,
     )
     skipped = ", ".join(f"{reason}: {count}" for reason, count in sorted(report.skipped.items())) or "none"
+    failed = f"; {report.failed} verdicts failed, kept without an answer" if report.failed else ""
     print(
-        f"{report.judged} debates judged ({args.samples} samples each) into {args.out} (skipped: {skipped})"
+        f"{report.judged} debates judged ({args.samples} samples each) into {args.out} "
+        f"(skipped: {skipped}{failed})"
     )
     scored = report.accuracy
     if scored.accuracy is None:

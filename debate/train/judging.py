@@ -44,6 +44,8 @@ from debate.export.labels import answer_messages
 from debate.logprobs import summarize_logprobs
 from debate.messages import Message, MessageKind, Role, Sample, SamplingParams, message_id
 from debate.metrics import Estimate, bootstrap_ci
+from debate.runner.redaction import redact
+from debate.runner.runner import failure_reason
 from debate.train.evaluate import model_backend
 from debate.transcript import DebateResult, load_results, save_results
 
@@ -89,6 +91,8 @@ class JudgingReport(BaseModel):
     """The judge export options that made the prompt (``answer``, ``context_fields``, ``judge_prompt``)."""
     judged: int = 0
     """Debates in the output, each with its new verdicts."""
+    failed: int = 0
+    """Verdicts the judge's backend did not give: recorded without an answer, the error as ``parse_error``."""
     skipped: dict[str, int] = Field(default_factory=dict)
     accuracy: JudgeAccuracy = Field(default_factory=JudgeAccuracy)
     wall_time_s: float = 0.0
@@ -151,7 +155,14 @@ def judge_run(
             round=round_,
         )
 
-    def verdict(request: ChatRequest, response: ChatResponse, responses: list[Message]) -> Message:
+    def verdict(
+        request: ChatRequest, response: ChatResponse | Exception, responses: list[Message]
+    ) -> Message:
+        failure = None
+        if isinstance(response, Exception):  # kept: a request that always fails must not stop every rerun
+            report.failed += 1
+            failure = f"judge failed: {redact(failure_reason(response))}"
+            response = ChatResponse(text="")
         first, *_ = parsed_samples = [
             _sample(completion.text, completion.logprobs, parser) for completion in response.completions()
         ]
@@ -163,8 +174,8 @@ def judge_run(
             role=Role.JUDGE,
             kind=MessageKind.VERDICT,
             text=first.text,
-            answer=first.answer,
-            parse_error=first.parse_error,
+            answer=None if failure else first.answer,
+            parse_error=failure or first.parse_error,
             confidence=first.confidence,
             visible_to=[SELF_JUDGE],
             responds_to=[message.id for message in responses],
@@ -185,7 +196,7 @@ def judge_run(
                 for round_, responses in _judged(result, rounds)
             ]
             requests = [request(result, round_, responses) for result, round_, responses in jobs]
-            responses_ = await backend.generate(requests) if requests else []
+            responses_ = await _answers_or_errors(backend, requests) if requests else []
             added: dict[str, list[Message]] = {}
             for (result, _, responses), asked, answer in zip(jobs, requests, responses_, strict=True):
                 added.setdefault(result.debate_id, []).append(verdict(asked, answer, responses))
@@ -208,6 +219,18 @@ def judge_run(
     report.wall_time_s += time.perf_counter() - started
     (out / JUDGING_FILE).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return report
+
+
+async def _answers_or_errors(backend: Backend, requests: list[ChatRequest]) -> list[ChatResponse | Exception]:
+    """One answer per request; where the backend fails (after its own retries), each request is asked alone
+    and the ones it fails on get their error: one bad request must not stop the judging of the others."""
+    try:
+        return list(await backend.generate(requests))
+    except Exception as error:  # noqa: BLE001 - recorded as a failed verdict
+        if len(requests) == 1:
+            return [error]
+        alone = await asyncio.gather(*(_answers_or_errors(backend, [request]) for request in requests))
+        return [answer for [answer] in alone]
 
 
 def contested_verdict_accuracy(results: Iterable[DebateResult], *, author: str = SELF_JUDGE) -> JudgeAccuracy:
