@@ -257,8 +257,8 @@ def test_cli_evolve_set_reaches_settings_that_also_have_a_flag(tmp_path, capsys)
 def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
     """debate -> export -> train (GRPO) -> evaluate, base vs trained, with a real model on CPU.
 
-    Uses the demo model of ``debate model build-demo`` when it is built, else builds it (minutes).
-    Its three debaters rarely agree (a last-round majority is mostly a tie), so the data is labelled
+    Uses the demo model of ``debate model build-demo`` when it is built, else builds it (minutes), on the
+    task it was built for (GSM8K's later-round prompts do not fit its 512 positions). The data is labelled
     by each debate's final answer, the documented alternative to DTE's majority.
     """
     from debate.demo_model import build_demo_model, default_demo_dir
@@ -270,8 +270,9 @@ def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
 
     code = main([
         "evolve", "--model", str(model), "--out", str(out), "--rounds", "1", "--questions", "12",
+        "--scenario", "arithmetic_rcr", "--train-data", "arithmetic-train", "--eval-data", "arithmetic",
         "--eval-limit", "12", "--device", "cpu", "--concurrency", "12",
-        "--set", "export.label=final", "--set", "export.min_agreement=0", "--set", "eval_sampling.max_tokens=160",
+        "--set", "export.label=final", "--set", "export.min_agreement=0", "--set", "eval_sampling.max_tokens=64",
         "--set", "train.max_steps=2", "--set", "train.batch_size=4", "--set", "train.gradient_accumulation_steps=1",
         "--set", "train.num_generations=2", "--set", "train.max_completion_length=96",
         "--set", "train.warmup_steps=0",
@@ -279,9 +280,7 @@ def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
 
     assert code == 0, capsys.readouterr().err
     report = json.loads((out / "evolution.json").read_text())
-    assert (
-        report["baseline"]["items"] == 12 and report["baseline"]["overall"]["scored"] > 0
-    )  # some have no gold
+    assert report["baseline"]["items"] == 12 and report["baseline"]["overall"]["scored"] == 12
     (round_,) = report["rounds"]
     assert round_["rows"] > 0 and round_["train_loss"] is not None and round_["accuracy"] is not None
     assert (out / "round-1" / "model" / "model.safetensors").is_file()
