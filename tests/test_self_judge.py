@@ -8,6 +8,7 @@ which debates are skipped) is known exactly. Gold answers must never decide a pa
 from __future__ import annotations
 
 import json
+import secrets
 from decimal import Decimal
 from pathlib import Path
 
@@ -163,11 +164,11 @@ def test_a_verdict_the_backend_fails_on_is_kept_without_an_answer_and_the_others
     run = write_run(tmp_path / "run", gsm_results())
     greedy = {debate: ["#### 5"] * K for debate in VERDICTS}
 
+    key = f"sk-test-{secrets.token_hex(16)}"
+
     def judge(request) -> str:  # noqa: ANN001 - ChatRequest
         if request.debate_id == "tie":
-            raise BackendError(
-                "400 the prompt is longer than the model's 512 positions; key sk-abcdefghijklmnopqrstu"
-            )
+            raise BackendError(f"400 the prompt is longer than the model's 512 positions; key {key}")
         return greedy[request.debate_id][0]
 
     report = judge_run(run, ScriptedBackend(judge), tmp_path / "judged", samples=1)
@@ -184,7 +185,7 @@ def test_a_verdict_the_backend_fails_on_is_kept_without_an_answer_and_the_others
         "overturned": "5",
     }
     assert verdicts["tie"].parse_error.startswith("judge failed: BackendError: 400 the prompt is longer")
-    assert "sk-abc" not in verdicts["tie"].parse_error  # errors are redacted like everything written
+    assert key not in verdicts["tie"].parse_error  # errors are redacted like everything written
 
 
 def test_judging_resumes_and_refuses_other_settings(judged, tmp_path):
