@@ -84,7 +84,7 @@ class ExportOptions(BaseModel):
         """The answer-carrying messages of ``result`` in ``rounds``."""
         return self.select_rounds(answer_messages(result))
 
-    def solver_prompt(self, result: DebateResult, author: str | None = None, **values: str) -> Chat:
+    def solver_prompt(self, result: DebateResult, author: str = "", **values: str) -> Chat:
         """The solver chat (system, user) for ``result``'s question, as ``author`` was asked when it has its own
         prompt (``author_prompts``); ``values`` fill extra placeholders."""
         transcript = result.transcript
@@ -93,7 +93,7 @@ class ExportOptions(BaseModel):
             transcript.context,
             answer=self.answer,
             context_fields=self.context_fields,
-            templates=self.author_prompts.get(author, self.prompt) if author else self.prompt,
+            templates=self.author_prompts.get(author, self.prompt),
             **values,
         )
 
