@@ -31,22 +31,37 @@ from typing import Literal
 
 from debate.datasets import Item
 
+Method = Literal["in order", "last step first", "changes first"]
+"""A way to solve a (two-step) problem: different arithmetic to the same answer."""
+
+METHOD_PROMPTS: dict[Method, str] = {
+    "in order": "Solve step by step. End with #### and the answer.",
+    "last step first": "Solve step by step, last step first. End with #### and the answer.",
+    "changes first": "Solve step by step, changes first. End with #### and the answer.",
+}
+"""The system prompt that asks for each method: ``arithmetic_rcr`` gives each debater one.
+
+Debaters that solve the same way slip on the same digits, so their votes and
+revisions add little; methods that do different arithmetic slip on different
+problems (DMAD's diverse reasoning methods). ``in order`` is the default and
+the baseline's (``arithmetic_single``).
+"""
+
 PROMPTS: dict[str, str] = {
-    "debater.system": "Solve step by step. End with #### and the answer.",
+    "debater.system": METHOD_PROMPTS["in order"],
     "debater.first_round": "{context}Question: {question}",
-    "debater.later_round": "{context}{peers}Your solution:\n{own_previous}\nQuestion: {question}",
-    "debater.peer": "Agent {author}:\n{text}\n",
+    "debater.later_round": "{context}{peers}\nYou said: {own_answer}\nQuestion: {question}",
+    "debater.peer": "Agent {author} said: {answer}",
 }
 """The testbed scenarios' prompts (``Scenario.prompts``), short because the demo model reads them on a CPU.
 
 Every token of a prompt costs training time, and the demo model is taught on
-exactly these, so they say only what a debater needs: its peers' solutions,
-its own previous one and the question (the ``rcr`` protocol fills the slots).
-In later rounds the question comes last, just before the answer, as in round
-0: the model then revises with the skill it solves with, and with the
-question last its revisions were right far more often (docs/testbed.md).
+exactly these. Later rounds show the peers' answers and the debater's own
+(the ``rcr`` protocol fills ``{answer}`` and ``{own_answer}``), then the
+question again: the model revises by solving once more with the answers in
+view, the skill it was trained on from the start. Whole solutions in view
+made revisions far worse than solving (docs/testbed.md).
 """
-
 
 Split = Literal["test", "train", "build"]
 
@@ -163,7 +178,41 @@ def worked_solution(start: int, steps: Sequence[Step], *, slip: tuple[int, int] 
     return "\n".join([*lines, f"#### {value}"])
 
 
-_SLIPS = (-11, -10, -9, -2, -1, 1, 2, 9, 10, 11)
+def method_solution(problem: Problem, method: Method) -> str:
+    """``problem``'s worked solution written with ``method``; every method ends in the same answer.
+
+    - ``in order``: the question's order (``Problem.solution``);
+    - ``last step first``: the steps in reverse order, unless a count would go below zero on the way;
+    - ``changes first``: the two changes combined first, then applied to the start.
+
+    The last two are defined for two-step problems (the testbed's default) and raise ``ValueError`` otherwise.
+    """
+    if method == "in order":
+        return problem.solution
+    if len(problem.steps) != 2:
+        raise ValueError(f"method {method!r} needs a two-step problem, this one has {len(problem.steps)}")
+    first, second = problem.steps
+    if method == "last step first":
+        order = (second, first) if second.apply(problem.start) >= 0 else (first, second)
+        return worked_solution(problem.start, order)
+    if method != "changes first":
+        raise ValueError(f"method: expected one of {', '.join(METHOD_PROMPTS)}, got {method!r}")
+    if first.symbol == second.symbol:
+        net, sign = first.operand + second.operand, first.symbol
+        change = f"{first.operand} + {second.operand} = {net}"
+    else:
+        plus, minus = (first, second) if first.symbol == "+" else (second, first)
+        net, sign = abs(plus.operand - minus.operand), "+" if plus.operand >= minus.operand else "-"
+        larger, smaller = sorted((plus.operand, minus.operand), reverse=True)
+        change = f"{larger} - {smaller} = {net} {'more' if sign == '+' else 'fewer'}"
+    owner = problem.question.split(".")[0]  # "Eli has 27 pens": each line restates its sentence
+    both = f"{first.action} and {second.action.split(' ', 1)[1]}"
+    return (
+        f"{both}: {change}\n{owner}: {problem.start} {sign} {net} = {problem.answer}\n#### {problem.answer}"
+    )
+
+
+SLIPS = (-11, -10, -9, -2, -1, 1, 2, 9, 10, 11)
 """Result errors of a small model: off by one or two, a dropped or extra carry."""
 
 
@@ -175,7 +224,7 @@ def flawed_solution(problem: Problem, rng: random.Random) -> str:
     index = rng.randrange(len(problem.steps))
     kind = rng.random()
     if kind < 0.65:
-        return worked_solution(problem.start, problem.steps, slip=(index, rng.choice(_SLIPS)))
+        return worked_solution(problem.start, problem.steps, slip=(index, rng.choice(SLIPS)))
     steps = list(problem.steps)
     step = steps[index]
     if kind < 0.9:

@@ -4,18 +4,19 @@ A fresh machine has no model and may have no network, yet a researcher should
 see a real debate on a real model. ``debate model build-demo``
 trains one on the CPU for the bundled arithmetic task (``debate.arithmetic``),
 in the very prompts of the ``arithmetic_rcr`` and ``arithmetic_single``
-scenarios, on two kinds of turns:
+scenarios, on two kinds of turns (``training_conversations``):
 
-- **solving**: round 0, the question alone, answered with the worked solution;
-- **revising**: later rounds of synthetic debates, run through the real
-  ``rcr`` protocol with a scripted backend whose debaters are sometimes right
-  and sometimes make one mistake (``flawed_solution``); the target is always
-  the correct solution, whoever was right, so that following the majority is
-  not what is rewarded.
+- **solving**: round 0, the question alone, answered with the worked solution
+  in the method the debater is asked for (``arithmetic_rcr``'s three debaters
+  solve in three ways, so that their slips differ);
+- **revising**: later rounds, the debater's own first answer and its peers'
+  in view, sometimes right and sometimes a slip; the target is always the
+  correct solution, whoever was right, so that following the majority is not
+  what is rewarded.
 
 The tokenizer keeps digits apart (one token per digit), so that numbers are
 written digit by digit as in column arithmetic. What the model reaches, and
-what debate does for it so far, is measured in docs/testbed.md. The result is a standard Hugging
+what debate and DTE do for it, is measured in docs/testbed.md. The result is a standard Hugging
 Face model directory that ``TransformersBackend`` (``hf:DIR``), vLLM and TRL
 load. It lands in ``$DEBATE_HOME/demo-model`` (``DEBATE_HOME`` defaults to
 ``~/.cache/debate``) unless told otherwise.
@@ -26,7 +27,6 @@ GSM8K, other prompts, or prose to write.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import os
@@ -34,22 +34,18 @@ import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
-from debate.arithmetic import Problem, flawed_solution, problems
+from debate.arithmetic import METHOD_PROMPTS, SLIPS, Problem, method_solution, problems
 from debate.runner.progress import ProgressMode, quiet_library_bars, resolve_mode
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
-
-if TYPE_CHECKING:
-    from debate.scenario import Scenario
 
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-TASK = "arithmetic-v2"
+TASK = "arithmetic-v3"
 """What a demo model was taught, and by which recipe; a directory built otherwise is rebuilt, not reused."""
 
 Conversation = list[dict[str, str]]
@@ -75,34 +71,38 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 5 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 6 minutes on 2 CPU cores.
 
-    Training has two stages:
+    One stage, from scratch, on ``turns`` turns of ``arithmetic_rcr``'s
+    debaters, one problem of the ``build`` split each, in their own prompts
+    (``training_conversations``):
 
-    1. **Solving**: ``problems`` round-0 turns (one per problem of the
-       ``build`` split), ``epochs`` passes in batches of ``batch_size``; the
-       number of steps follows from the data, and nothing stops training
-       early. ``debates`` adds later-round turns of synthetic debates in which
-       scripted peers make one mistake with ``peer_error_rates[r]`` in round
-       ``r`` (0 by default: stage 2 teaches revision better).
-    2. **Revising its own answers**: the stage-1 model answers round 0 of
-       ``own_debates`` unseen problems as a debate would; where its answers
-       disagree, the round-1 prompts become revision turns answered with the
-       correct solution (``own_revision_conversations``). They are trained
-       together with as many solving turns again, one pass at
-       ``revision_learning_rate``. 0 skips the stage.
+    - **solving**: round 0, the question alone, answered with the worked
+      solution in the debater's method (each debater has one:
+      ``debate.arithmetic.METHOD_PROMPTS``); the methods are drawn with
+      ``method_weights`` (in ``METHOD_PROMPTS``' order: "changes first" is the
+      hardest to learn, so it gets more turns, and the three end up about as good);
+    - **revising**, a ``revision_share`` of the turns: a later round, the
+      debater's own first answer and its peers' in view, each right with
+      probability ``p`` (one of ``hint_accuracies`` per turn) and else off by
+      one of a small model's slips; the target is the correct solution in the
+      debater's method, whoever was right.
 
-    This model learns the task in a sudden transition, so the number of
-    stage-1 steps decides how good it is (docs/testbed.md): the defaults leave
-    it partly competent, which is where debate and DTE have room to help.
+    The learning rate warms up and decays (cosine) over ``epochs`` passes in
+    batches of ``batch_size``, and training stops after ``steps`` steps
+    (``None``: at the end of the schedule). This model learns in a sudden
+    transition, so the stop decides how good it is (docs/testbed.md): the
+    defaults leave it partly competent, where debate and DTE have room to help.
+    The build is a fixed number of steps from a fixed seed, so the same
+    machine type builds the same weights however fast it is.
     """
 
-    problems: int = 35_200
-    debates: int = 0
-    peer_error_rates: tuple[float, ...] = (0.5, 0.35, 0.25)
+    turns: int = 64_000
+    revision_share: float = 0.4
+    hint_accuracies: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
+    method_weights: tuple[float, ...] = (0.2, 0.2, 0.6)
     epochs: float = 1.0
-    own_debates: int = 1_000
-    revision_learning_rate: float = 1e-3
+    steps: int | None = 3_400
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 30
@@ -116,28 +116,30 @@ class DemoConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (
-            "problems",
-            "batch_size",
-            "vocab_size",
-            "hidden_size",
-            "layers",
-            "heads",
-            "max_positions",
-        ):
+        for name in ("turns", "batch_size", "vocab_size", "hidden_size", "layers", "heads", "max_positions"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("debates", "own_debates"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be at least 1 (or None for the whole schedule), got {self.steps}")
         if self.hidden_size % self.heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of heads ({self.heads})")
-        for name in ("epochs", "learning_rate", "revision_learning_rate"):
+        for name in ("epochs", "learning_rate"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.peer_error_rates or not all(0.0 <= rate <= 1.0 for rate in self.peer_error_rates):
+        for name in ("revision_share", *(["hint_accuracies"] * bool(self.hint_accuracies))):
+            values = getattr(self, name)
+            if not all(0.0 <= value <= 1.0 for value in (values if isinstance(values, tuple) else (values,))):
+                raise ValueError(f"{name} must be probabilities, got {values}")
+        if not self.hint_accuracies:
+            raise ValueError("hint_accuracies must name at least one probability")
+        if (
+            len(self.method_weights) != len(METHOD_PROMPTS)
+            or min(self.method_weights) < 0
+            or not any(self.method_weights)
+        ):
             raise ValueError(
-                f"peer_error_rates must be probabilities, one per round, got {self.peer_error_rates}"
+                f"method_weights must be {len(METHOD_PROMPTS)} weights, one per method "
+                f"({', '.join(METHOD_PROMPTS)}), not all 0; got {self.method_weights}"
             )
 
 
@@ -149,145 +151,86 @@ class DemoBuild:
     parameters: int
     solving_turns: int
     revision_turns: int
-    """From synthetic debates (``DemoConfig.debates``)."""
-    own_revision_turns: int
-    """From debates on the model's own first answers (stage 2)."""
     steps: int
     seconds: float
     final_loss: float
 
 
-def solving_conversations(items: Sequence[Problem]) -> list[Conversation]:
-    """Round 0 of ``arithmetic_rcr`` (and the whole of ``arithmetic_single``): the question, answered correctly."""
-    from debate.export.prompts import PromptTemplates, solver_chat
-    from debate.loading import load_scenario
-
-    templates = PromptTemplates.of_scenario(load_scenario("arithmetic_single"))
-    return [
-        [
-            *solver_chat(problem.question, templates=templates),
-            {"role": "assistant", "content": problem.solution},
-        ]
-        for problem in items
-    ]
-
-
-def revision_conversations(
-    items: Sequence[Problem], peer_error_rates: Sequence[float] = (0.5, 0.35, 0.25), *, seed: int = 0
+def training_conversations(
+    items: Sequence[Problem],
+    config: DemoConfig = DemoConfig(),  # noqa: B008 - frozen
 ) -> list[Conversation]:
-    """Later-round turns of real ``arithmetic_rcr`` debates between scripted debaters, answered correctly.
+    """One training turn per problem, in the very prompts ``arithmetic_rcr``'s debaters read (see ``DemoConfig``).
 
-    Each debate runs through the framework itself (the ``rcr`` protocol, the
-    scenario's prompts and stop rule) with a scripted backend: a debater's
-    solution has one mistake (``flawed_solution``) with the round's rate in
-    ``peer_error_rates``, else it is right. Every later-round request becomes a
-    conversation whose answer is the correct solution, whoever was right:
-    peers are sometimes right and sometimes wrong, and so is the debater itself.
+    Each problem goes to one debater, the one whose method was drawn
+    (``method_weights``), and is rendered from that debater's templates in the
+    scenario: round 0, or, with probability ``revision_share``, a later round
+    whose answers in view (its own first, its peers') are each right with the
+    turn's probability from ``hint_accuracies``, else slipped. The answer is
+    always the correct solution in the debater's method: following the
+    majority is not what is rewarded, and neither is keeping one's own answer.
     """
-    from debate import ScriptedBackend
+    return [conversation for conversation, _ in _training_turns(items, config)]
+
+
+def _training_turns(items: Sequence[Problem], config: DemoConfig) -> Iterator[tuple[Conversation, bool]]:
+    """``training_conversations``, each with whether it is a revision turn."""
+    from debate.agents.prompting import render
+    from debate.graph import agent_templates
     from debate.loading import load_scenario
 
     scenario = load_scenario("arithmetic_rcr")
-    by_debate = {f"revision-{index}": problem for index, problem in enumerate(items)}
-
-    def debater(request: Any) -> str:  # noqa: ANN401 - a ChatRequest
-        problem = by_debate[request.debate_id]
-        rng = random.Random(f"{seed}:{request.debate_id}:{request.agent}:{request.round}")
-        rate = peer_error_rates[min(request.round, len(peer_error_rates) - 1)]
-        return flawed_solution(problem, rng) if rng.random() < rate else problem.solution
-
-    backend = ScriptedBackend(debater)
-    _debate_all(scenario, backend, by_debate)
-    return [
-        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
-        for request in backend.completed
-        if request.round > 0
-    ]
-
-
-def own_revision_conversations(
-    model: str | Path | Backend,
-    items: Sequence[Problem],
-    *,
-    seed: int = 0,
-    device: str = "cpu",
-    max_batch_size: int = 128,
-    progress: bool = False,
-) -> list[Conversation]:
-    """Later-round turns built on the model's own first answers, each answered with the correct solution.
-
-    ``model`` (a model directory, a backend URI or a backend) answers round 0 of ``arithmetic_rcr`` on every
-    problem (three debaters, sampled as hot as in a debate). Where its answers
-    disagree the debate goes on, and every round-1 prompt (its own real answer
-    and its peers') becomes a conversation whose answer is the correct
-    solution. Synthetic mistakes (``revision_conversations``) teach the
-    format; these are the mistakes the model will actually meet in a debate,
-    and learning to repair them is what makes its debates better than its
-    votes (docs/testbed.md).
-    """
-    from debate.agents.backends import resolve_backend
-    from debate.loading import load_scenario
-    from debate.runner.seeding import with_seed
-    from debate.train.evaluate import model_backend
-
-    scenario = with_seed(load_scenario("arithmetic_rcr").model_copy(update={"rounds": 2}), seed)
-    by_debate = {f"own-{index}": problem for index, problem in enumerate(items)}
-    backend = _FirstAnswersFrom(
-        resolve_backend(model_backend(model, device, max_batch_size)),
-        {key: problem.solution for key, problem in by_debate.items()},
-    )
-    _debate_all(scenario, backend, by_debate, progress="its own first answers" if progress else None)
-    return [
-        [*request.chat(), {"role": "assistant", "content": by_debate[request.debate_id].solution}]
-        for request in backend.revisions
-    ]
-
-
-def _debate_all(
-    scenario: Scenario,
-    backend: Backend,
-    by_debate: dict[str, Problem],
-    progress: str | None = None,
-) -> None:
-    """Every problem of ``by_debate`` debated at once through ``scenario`` on ``backend``; ``progress`` names a bar."""
-    from tqdm.auto import tqdm
-
-    from debate import compile_debate, relaxed_gc
-    from debate.run import arun_debate
-
-    graph = compile_debate(scenario, backend)
-
-    async def debate_all() -> None:
-        with tqdm(total=len(by_debate), desc=progress, unit="debate", disable=progress is None) as bar:
-
-            async def one(key: str, problem: Problem) -> None:
-                await arun_debate(scenario, problem.question, graph=graph, debate_id=key)
-                bar.update()
-
-            await asyncio.gather(*(one(key, problem) for key, problem in by_debate.items()))
-
-    with relaxed_gc():
-        asyncio.run(debate_all())
-
-
-class _FirstAnswersFrom:
-    """Round 0 from the model; later rounds answered with the correct solution, their requests kept."""
-
-    name = "first-answers"
-
-    def __init__(self, model: Backend, solutions: dict[str, str]) -> None:
-        self.model = model
-        self.solutions = solutions
-        self.revisions: list[ChatRequest] = []
-
-    async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
-        first = [request for request in requests if request.round == 0]
-        answered = iter(await self.model.generate(first) if first else [])
-        self.revisions.extend(request for request in requests if request.round > 0)
-        return [
-            next(answered) if request.round == 0 else ChatResponse(text=self.solutions[request.debate_id])
-            for request in requests
+    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
+    debaters = []
+    for debater in scenario.debaters:
+        templates = agent_templates(scenario, debater)
+        debaters.append((debater.name, templates, method_of[templates["debater.system"]]))
+    if [method for _, _, method in debaters] != list(METHOD_PROMPTS):
+        raise ValueError("arithmetic_rcr must have one debater per method, in METHOD_PROMPTS' order")
+    rng = random.Random(config.seed)
+    for problem in items:
+        name, templates, method = debaters[
+            rng.choices(range(len(debaters)), weights=config.method_weights)[0]
         ]
+        values = {
+            "question": problem.question,
+            "context": "",
+            "answer_instruction": "",
+            "agent": name,
+            "round": 0,
+        }
+        revision = rng.random() < config.revision_share
+        if revision:
+            right = rng.choice(config.hint_accuracies)
+            peers = "\n".join(
+                render(templates, "debater.peer", **values, author=peer, answer=_hint(problem, right, rng))
+                for peer, _, _ in debaters
+                if peer != name
+            )
+            own = _hint(problem, right, rng)
+            user = render(
+                templates, "debater.later_round", **values | {"round": 1}, peers=peers, own_answer=own
+            )
+        else:
+            user = render(templates, "debater.first_round", **values)
+        system = render(templates, "debater.system", **values)
+        yield (
+            [
+                {"role": "system", "content": system},
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": method_solution(problem, method)},
+            ],
+            revision,
+        )
+
+
+def _hint(problem: Problem, right: float, rng: random.Random) -> str:
+    """An answer a debater showed: right with probability ``right``, else off by a small model's slip."""
+    if rng.random() < right:
+        return str(problem.answer)
+    while (slipped := problem.answer + rng.choice(SLIPS)) < 0:
+        pass
+    return str(slipped)
 
 
 def build_demo_model(
@@ -311,16 +254,12 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    build_split = list(problems("build", limit=config.problems + config.debates + config.own_debates))
-    solving_problems = build_split[: config.problems]
-    synthetic_problems = build_split[config.problems : config.problems + config.debates]
-    own_problems = build_split[config.problems + config.debates :]
-    solving = solving_conversations(solving_problems)
-    revision = revision_conversations(synthetic_problems, config.peer_error_rates, seed=config.seed)
+    turns = list(_training_turns(list(problems("build", limit=config.turns)), config))
+    conversations = [conversation for conversation, _ in turns]
+    revisions = sum(revision for _, revision in turns)
     chat = Template(CHAT_TEMPLATE)
-    sample = solving[:2000] + revision[:1000]
     tokenizer = train_tokenizer(
-        (chat.render(messages=c) for c in sample), vocab_size=config.vocab_size, digits=True
+        (chat.render(messages=c) for c in conversations[:3000]), vocab_size=config.vocab_size, digits=True
     )
     model = init_model(
         tokenizer,
@@ -331,38 +270,23 @@ def build_demo_model(
         seed=config.seed,
     )
     device = resolve_device(config.device)
-    batches = _length_bucketed_batches(_tokenize(tokenizer, solving + revision), config)
+    batches = _length_bucketed_batches(_tokenize(tokenizer, conversations), config)
     losses = _train(
-        model.to(device), batches, tokenizer.pad_token_id, config, device, progress, "training the demo model"
+        model.to(device),
+        batches,
+        tokenizer.pad_token_id,
+        config,
+        device,
+        progress,
+        "training the demo model",
+        stop_after=config.steps,
     )
     save_model(model.to("cpu"), tokenizer, out)
-    own: list[Conversation] = []
-    if own_problems:
-        # stage 2 samples from the stage-1 model just saved, then learns to repair what it got wrong
-        if progress == "log":
-            _log(f"learning to revise: the model answers round 0 of {len(own_problems):,} debates")
-        own = own_revision_conversations(
-            out, own_problems, seed=config.seed, device=device, progress=progress == "bar"
-        )
-    if own:
-        stage_two = replace(config, learning_rate=config.revision_learning_rate, epochs=1.0, warmup_steps=10)
-        batches = _length_bucketed_batches(_tokenize(tokenizer, own + solving[: len(own)]), stage_two)
-        losses += _train(
-            model.to(device),
-            batches,
-            tokenizer.pad_token_id,
-            stage_two,
-            device,
-            progress,
-            "learning to revise",
-        )
-        save_model(model.to("cpu"), tokenizer, out)
     build = DemoBuild(
         path=out,
         parameters=sum(parameter.numel() for parameter in model.parameters()),
-        solving_turns=len(solving),
-        revision_turns=len(revision),
-        own_revision_turns=len(own),
+        solving_turns=len(conversations) - revisions,
+        revision_turns=revisions,
         steps=len(losses),
         seconds=time.perf_counter() - started,
         final_loss=_recent_mean(losses),
@@ -387,8 +311,10 @@ def _train(
     device: str,
     progress: ProgressMode,
     description: str,
+    *,
+    stop_after: int | None = None,
 ) -> list[float]:
-    """AdamW with warmup and cosine decay over ``batches``; returns the losses."""
+    """AdamW with warmup and cosine decay over ``batches``, stopping after ``stop_after`` of them; returns the losses."""
     import torch
     from tqdm.auto import tqdm
 
@@ -402,9 +328,10 @@ def _train(
     autocast = torch.autocast(
         device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
     )
+    steps = len(batches) if stop_after is None else min(stop_after, len(batches))
     losses: list[float] = []
-    with tqdm(total=len(batches), desc=description, unit="step", disable=progress != "bar") as bar:
-        for batch in batches:
+    with tqdm(total=steps, desc=description, unit="step", disable=progress != "bar") as bar:
+        for batch in batches[:steps]:
             input_ids, labels, attention_mask = (
                 tensor.to(device) for tensor in _collate(batch, pad_token_id)
             )
@@ -418,11 +345,9 @@ def _train(
             losses.append(loss.item())
             bar.update()
             bar.set_postfix(loss=f"{_recent_mean(losses):.3f}")
-            if progress == "log" and (
-                time.monotonic() - logged >= _LOG_EVERY_S or len(losses) == len(batches)
-            ):
+            if progress == "log" and (time.monotonic() - logged >= _LOG_EVERY_S or len(losses) == steps):
                 logged = time.monotonic()
-                _log(f"{description}: {len(losses)}/{len(batches)} steps, loss {_recent_mean(losses):.3f}")
+                _log(f"{description}: {len(losses)}/{steps} steps, loss {_recent_mean(losses):.3f}")
     model.eval()
     return losses
 

@@ -6,7 +6,15 @@ from itertools import islice
 
 import pytest
 
-from debate.arithmetic import Difficulty, flawed_solution, load_arithmetic, problems, split_of
+from debate.arithmetic import (
+    METHOD_PROMPTS,
+    Difficulty,
+    flawed_solution,
+    load_arithmetic,
+    method_solution,
+    problems,
+    split_of,
+)
 from debate.datasets import BUILTIN_DATASETS, load_items
 from debate.loading import load_scenario
 
@@ -47,6 +55,30 @@ def test_every_gold_is_what_the_scenarios_parser_reads_from_the_solutions_last_l
         assert final_line(solution) == f"#### {item.gold}"
         assert parse(solution).answer == item.gold
         assert all(SOLUTION_LINE.match(line) for line in solution.splitlines()[:-1])
+
+
+def test_every_method_does_correct_arithmetic_of_its_own_and_ends_in_the_gold():
+    parse = load_scenario("arithmetic_rcr").parser
+    arithmetic = re.compile(r"(\d+) ([+-]) (\d+) = (\d+)")
+    differ = 0
+    for problem in problems("test", limit=300):
+        sums = {}
+        for method in METHOD_PROMPTS:
+            solution = method_solution(problem, method)
+            assert parse(solution).answer == str(problem.answer)
+            lines = arithmetic.findall(solution)
+            for left, sign, right, result in lines:
+                assert int(left) + (int(right) if sign == "+" else -int(right)) == int(result) >= 0
+            sums[method] = [result for *_, result in lines[:-1]]  # the intermediate results
+        differ += len({tuple(middle) for middle in sums.values()}) == 3
+    assert differ > 250  # three methods, three different ways to the answer
+
+
+def test_methods_other_than_in_order_need_two_steps():
+    three_steps = next(problems("test", difficulty=Difficulty(steps=(3, 3))))
+    assert method_solution(three_steps, "in order") == three_steps.solution
+    with pytest.raises(ValueError, match="needs a two-step problem, this one has 3"):
+        method_solution(three_steps, "last step first")
 
 
 def test_harder_problems_have_more_steps_and_distractors():

@@ -1,13 +1,12 @@
 """The embedded demo model: trained locally for the arithmetic testbed, in the prompts its debaters actually see."""
 
 import json
-import random
 import re
 
 import pytest
 
 from debate import ScriptedBackend, run_debate
-from debate.arithmetic import problems
+from debate.arithmetic import METHOD_PROMPTS, method_solution, problems
 from debate.cli import main
 from debate.demo_model import (
     BUILD_INFO_FILE,
@@ -15,94 +14,78 @@ from debate.demo_model import (
     DemoConfig,
     default_demo_dir,
     demo_model_ready,
-    own_revision_conversations,
-    revision_conversations,
-    solving_conversations,
+    training_conversations,
 )
 from debate.loading import load_scenario
 
-TINY_BUILD = ["--epochs", "1", "--problems", "64", "--debates", "16", "--own-debates", "8", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
+TINY_BUILD = ["--turns", "96", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
 
 
-def test_solving_turns_are_the_prompt_a_debater_sees_in_round_zero_answered_correctly():
-    problem = next(problems("build"))
-    [conversation] = solving_conversations([problem])
+def test_solving_turns_are_the_prompt_each_debater_sees_in_round_zero_answered_in_its_method():
+    items = list(problems("build", limit=30))
+    conversations = training_conversations(items, DemoConfig(revision_share=0.0))
     backend = ScriptedBackend(default="#### 1")
+    scenario = load_scenario("arithmetic_rcr")
+    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
 
-    run_debate(load_scenario("arithmetic_rcr"), problem.question, backend=backend)
-
-    system, user = backend.calls[0].messages
-    assert [turn["role"] for turn in conversation] == ["system", "user", "assistant"]
-    assert (conversation[0]["content"], conversation[1]["content"]) == (system.content, user.content)
-    assert conversation[2]["content"] == problem.solution
-    assert conversation[:2] == run_debate_single_prompt(problem.question)
-
-
-def run_debate_single_prompt(question: str) -> list[dict[str, str]]:
-    """The baseline scenario asks exactly as round 0 of the debate does."""
-    backend = ScriptedBackend(default="#### 1")
-    run_debate(load_scenario("arithmetic_single"), question, backend=backend)
-    return backend.calls[0].chat()
-
-
-def test_revision_turns_come_from_real_debates_where_peers_are_sometimes_right_and_sometimes_wrong():
-    items = list(problems("build", limit=40))
-    solutions = {problem.question: problem.solution for problem in items}
-
-    conversations = revision_conversations(items, seed=0)
-
-    assert len(conversations) > 40  # most debates go past round 0: some debater slipped
-    right_peers = wrong_peers = 0
-    for *prompt, answer in conversations:
-        user = prompt[-1]["content"]
-        question = re.search(r"Question: (.*)\Z", user).group(1)
-        assert answer == {"role": "assistant", "content": solutions[question]}  # always the correct solution
-        assert "Your solution:" in user and user.count("Agent ") == 2
-        for peer in re.findall(r"Agent \w+:\n(.*?#### -?\d+)", user, flags=re.DOTALL):
-            if peer == solutions[question]:
-                right_peers += 1
-            else:
-                wrong_peers += 1
-    assert right_peers > 20 and wrong_peers > 20
+    seen = set()
+    for problem, (system, user, answer) in zip(items, conversations, strict=True):
+        backend.calls.clear()
+        run_debate(scenario, problem.question, backend=backend)
+        round_zero = {call.agent: call.chat() for call in backend.calls if call.round == 0}
+        assert [system, user] in round_zero.values()  # what one of the debaters reads in round 0
+        method = method_of[system["content"]]
+        assert answer == {"role": "assistant", "content": method_solution(problem, method)}
+        seen.add(method)
+    assert seen == set(METHOD_PROMPTS)
+    # the baseline asks exactly as the first debater does in round 0
+    single = ScriptedBackend(default="#### 1")
+    run_debate(load_scenario("arithmetic_single"), items[-1].question, backend=single)
+    assert single.calls[0].chat() == round_zero["a"]
 
 
-def test_revision_turns_are_reproducible_from_the_seed():
-    items = list(problems("build", limit=10))
-    assert revision_conversations(items, seed=3) == revision_conversations(items, seed=3)
-    assert revision_conversations(items, seed=3) != revision_conversations(items, seed=4)
+def test_revision_turns_are_what_a_debater_reads_in_a_later_round_of_a_real_debate():
+    items = list(problems("build", limit=20))
+    conversations = training_conversations(items, DemoConfig(revision_share=1.0))
+    scenario = load_scenario("arithmetic_rcr")
+
+    for problem, (system, user, _) in zip(items, conversations, strict=True):
+        shown = dict(re.findall(r"Agent (\w) said: (-?\d+)", user["content"]))
+        [author] = {"a", "b", "c"} - set(shown)  # the debater this turn was written for
+        shown[author] = re.search(r"You said: (-?\d+)", user["content"]).group(1)
+        # a real debate whose debaters answered round 0 with the answers shown
+        backend = ScriptedBackend(lambda request, shown=shown: f"#### {shown[request.agent]}")
+        run_debate(scenario, problem.question, backend=backend)
+        later = [call.chat() for call in backend.calls if call.round == 1 and call.agent == author]
+        if len(set(shown.values())) == 1:
+            assert later == []  # everyone agreed: the debate stops before the round this turn shows
+        else:
+            assert later == [[system, user]]
 
 
-def test_own_answer_revision_turns_quote_the_models_real_first_answers_and_answer_correctly():
-    from debate.arithmetic import flawed_solution
+def test_revision_turns_show_right_and_wrong_answers_and_are_always_answered_correctly():
+    items = list(problems("build", limit=400))
+    conversations = training_conversations(items, DemoConfig(revision_share=1.0))
+    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
 
-    items = list(problems("build", limit=5))
-    by_question = {problem.question: problem for problem in items}
-    agreeing = items[0].question
+    right = wrong = 0
+    for problem, (system, user, answer) in zip(items, conversations, strict=True):
+        assert answer["content"] == method_solution(problem, method_of[system["content"]])
+        assert answer["content"].endswith(f"#### {problem.answer}")  # the correct solution, whoever was right
+        for shown in re.findall(r"said: (-?\d+)", user["content"]):
+            right += int(shown) == problem.answer
+            wrong += int(shown) != problem.answer
+    assert right > 300 and wrong > 300
+    assert 0.4 < right / (right + wrong) < 0.6  # hints right with probability 0.2, 0.4, 0.6 or 0.8
 
-    def first_answers(request):
-        assert request.round == 0  # later rounds never reach the model
-        problem = by_question[request.messages[-1].content.removeprefix("Question: ")]
-        if request.agent == "a" or problem.question == agreeing:
-            return problem.solution
-        return flawed_solution(problem, random.Random(request.agent))
 
-    model = ScriptedBackend(first_answers)
-    conversations = own_revision_conversations(model, items, seed=0)
-
-    assert len(model.calls) == 3 * len(items)
-    assert len(conversations) == 3 * (len(items) - 1)  # the debate that agreed at once has no round 1
-    for *prompt, answer in conversations:
-        user = prompt[-1]["content"]
-        problem = by_question[re.search(r"Question: (.*)\Z", user).group(1)]
-        assert problem.question != agreeing
-        assert answer == {"role": "assistant", "content": problem.solution}
-        quoted = re.findall(r"(?:Agent \w+:|Your solution:)\n(.*?#### -?\d+)", user, flags=re.DOTALL)
-        round_zero = {
-            call.agent: call
-            for call in model.completed
-            if call.messages[-1].content.endswith(problem.question)
-        }
-        assert sorted(quoted) == sorted(first_answers(call) for call in round_zero.values())
+def test_training_turns_are_reproducible_from_the_seed_and_mix_solving_and_revising():
+    items = list(problems("build", limit=200))
+    turns = training_conversations(items, DemoConfig(seed=3))
+    assert turns == training_conversations(items, DemoConfig(seed=3))
+    assert turns != training_conversations(items, DemoConfig(seed=4))
+    revisions = sum("You said:" in user["content"] for _, user, _ in turns)
+    assert 50 < revisions < 110  # revision_share 0.4
 
 
 def test_the_default_location_follows_debate_home(monkeypatch, tmp_path):
@@ -121,9 +104,9 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     printed = capsys.readouterr().out
     assert f"demo model: {out}" in printed and f"--backend hf:{out}" in printed
     info = json.loads((out / BUILD_INFO_FILE).read_text())
-    assert (info["solving_turns"], info["config"]["hidden_size"], info["task"]) == (64, 32, TASK)
-    stage_one, stage_two = -(-(64 + info["revision_turns"]) // 16), -(-2 * info["own_revision_turns"] // 16)
-    assert info["revision_turns"] > 16 and info["steps"] == stage_one + stage_two
+    assert (info["config"]["hidden_size"], info["task"]) == (32, TASK)
+    assert info["solving_turns"] + info["revision_turns"] == 96 and info["revision_turns"] > 10
+    assert info["steps"] == 96 // 16  # the whole schedule: it is shorter than --steps
     assert demo_model_ready(out)
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {path.name for path in out.iterdir()}
 
@@ -138,7 +121,12 @@ def test_without_a_terminal_the_build_logs_lines_instead_of_drawing_bars(tmp_pat
     logged = capsys.readouterr().err
     assert "\r" not in logged and "Loading weights" not in logged and "it/s" not in logged
     assert re.search(r"^debate model build-demo: training the demo model: (\d+)/\1 steps, loss", logged, re.M)
-    assert "debate model build-demo: learning to revise: the model answers round 0 of 8 debates" in logged
+
+
+def test_training_stops_after_the_steps_asked_for_with_the_schedule_of_the_whole_pass(tmp_path):
+    out = tmp_path / "demo"
+    assert main(["model", "build-demo", "--out", str(out), *TINY_BUILD, "--steps", "4", "--quiet"]) == 0
+    assert json.loads((out / BUILD_INFO_FILE).read_text())["steps"] == 4
 
 
 def test_the_tokenizer_keeps_digits_apart(tmp_path):
@@ -159,7 +147,9 @@ def test_a_model_built_for_another_task_is_not_ready(tmp_path):
 def test_invalid_build_settings_name_the_field(capsys):
     with pytest.raises(ValueError, match=r"hidden_size \(30\) must be a multiple of heads \(4\)"):
         DemoConfig(hidden_size=30)
-    with pytest.raises(ValueError, match=r"peer_error_rates must be probabilities"):
-        DemoConfig(peer_error_rates=(0.5, 1.5))
-    assert main(["model", "build-demo", "--problems", "0"]) == 2
-    assert "problems must be at least 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"hint_accuracies must be probabilities"):
+        DemoConfig(hint_accuracies=(0.5, 1.5))
+    with pytest.raises(ValueError, match=r"method_weights must be 3 weights, one per method \(in order, "):
+        DemoConfig(method_weights=(1.0, 1.0))
+    assert main(["model", "build-demo", "--turns", "0"]) == 2
+    assert "turns must be at least 1" in capsys.readouterr().err

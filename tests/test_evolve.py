@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from debate import SamplingParams, ScriptedBackend
-from debate.arithmetic import PROMPTS
+from debate.arithmetic import METHOD_PROMPTS, PROMPTS
 from debate.cli import main
 from debate.datasets import load_items
 from debate.train import EvolveSettings, evaluate, evolve, read_eval, read_train_report
@@ -148,13 +148,17 @@ def test_the_data_and_the_evaluation_ask_exactly_as_the_scenarios_debaters_were_
         return [{"role": message.role, "content": message.content} for message in request.messages]
 
     requests = [request for backend in backends.values() for request in backend.calls]
-    round_0 = [request for request in requests if request.round == 0 and request.agent == "a"]
-    assert {chat(request)[0]["content"] for request in round_0} == {PROMPTS["debater.system"]}
+    round_0 = [request for request in requests if request.round == 0 and request.agent in "abc"]
+    assert {chat(request)[0]["content"] for request in round_0} == set(METHOD_PROMPTS.values())
     exported = (tmp_path / "round-1" / "data" / "data.jsonl").read_text()
     data = [json.loads(line) for line in exported.splitlines()]
-    by_debate = {request.debate_id: chat(request) for request in round_0}
-    assert len(data) == QUESTIONS and all(row["prompt"] == by_debate[row["debate_id"]] for row in data)
-    by_question = {question_of(request): chat(request) for request in round_0}
+    # each debater solves in its own method, so each has a trace, asked as it was asked
+    by_author = {(request.debate_id, request.agent): chat(request) for request in round_0}
+    assert len(data) == 3 * QUESTIONS
+    assert all(row["prompt"] == by_author[row["debate_id"], row["author"]] for row in data)
+    # one agent alone is asked as the first debater (the default method) is
+    by_question = {question_of(request): chat(request) for request in round_0 if request.agent == "a"}
+    assert {chat[0]["content"] for chat in by_question.values()} == {PROMPTS["debater.system"]}
     asked = [request for request in requests if request.agent == "solver"]  # the base model, then round 1's
     assert len(asked) == 2 * QUESTIONS and report.baseline.accuracy == report.rounds[0].accuracy == 1.0
     assert all(chat(request) == by_question[question_of(request)] for request in asked)
@@ -261,10 +265,10 @@ def test_the_dte_loop_end_to_end_on_cpu_with_the_demo_model(tmp_path, capsys):
     task it was built for (GSM8K's later-round prompts do not fit its 512 positions). The data is labelled
     by each debate's final answer, the documented alternative to DTE's majority.
     """
-    from debate.demo_model import build_demo_model, default_demo_dir
+    from debate.demo_model import build_demo_model, default_demo_dir, demo_model_ready
 
     model = default_demo_dir()
-    if not (model / "config.json").is_file():
+    if not demo_model_ready(model):  # missing, or built by an earlier recipe
         model = build_demo_model(tmp_path / "demo", progress=False).path
     out = tmp_path / "evolve"
 

@@ -363,9 +363,10 @@ def test_cli_export_scenario_asks_as_that_scenarios_debaters_were_asked_in_round
     code = main(["export", str(run), "--format", "dte", "--out", str(out), "--scenario", "arithmetic_rcr"])
 
     assert code == 0
-    [row] = rows(out)  # three debaters agreed in round 0 with one text
-    assert row["prompt"] == round_0_chat(backend, "a")
-    assert row["prompt"][0]["content"] == PROMPTS["debater.system"]
+    exported = {row["author"]: row for row in rows(out)}  # agreed in round 0, each asked in its own method
+    assert sorted(exported) == ["a", "b", "c"]
+    assert all(row["prompt"] == round_0_chat(backend, author) for author, row in exported.items())
+    assert exported["a"]["prompt"][0]["content"] == PROMPTS["debater.system"]
 
 
 def test_cli_export_exits_1_when_nothing_was_exported(runs, tmp_path, capsys):
