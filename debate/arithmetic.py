@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import count
 from typing import Literal
 
@@ -213,26 +213,7 @@ def method_solution(problem: Problem, method: Method) -> str:
 
 
 SLIPS = (-11, -10, -9, -2, -1, 1, 2, 9, 10, 11)
-"""Result errors of a small model: off by one or two, a dropped or extra carry."""
-
-
-def flawed_solution(problem: Problem, rng: random.Random) -> str:
-    """``problem``'s solution with one mistake, carried through to the answer: what a peer who slipped writes.
-
-    The mistakes a small model makes: a wrong result (most often), a misread operand, or the wrong operation.
-    """
-    index = rng.randrange(len(problem.steps))
-    kind = rng.random()
-    if kind < 0.65:
-        return worked_solution(problem.start, problem.steps, slip=(index, rng.choice(SLIPS)))
-    steps = list(problem.steps)
-    step = steps[index]
-    if kind < 0.9:
-        misread = step.operand + rng.choice((-10, -2, -1, 1, 2, 10))
-        steps[index] = replace(step, operand=misread if misread > 0 else step.operand + 1)
-    else:
-        steps[index] = replace(step, symbol="+" if step.symbol == "-" else "-")
-    return worked_solution(problem.start, steps)
+"""Result errors of a small model: off by one or two, a dropped or extra carry (the demo model's wrong hints)."""
 
 
 def generate_problem(rng: random.Random, difficulty: Difficulty = Difficulty()) -> Problem:  # noqa: B008 - frozen

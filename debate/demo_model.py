@@ -126,12 +126,12 @@ class DemoConfig:
         for name in ("epochs", "learning_rate"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("revision_share", *(["hint_accuracies"] * bool(self.hint_accuracies))):
-            values = getattr(self, name)
-            if not all(0.0 <= value <= 1.0 for value in (values if isinstance(values, tuple) else (values,))):
-                raise ValueError(f"{name} must be probabilities, got {values}")
-        if not self.hint_accuracies:
-            raise ValueError("hint_accuracies must name at least one probability")
+        if not 0.0 <= self.revision_share <= 1.0:
+            raise ValueError(f"revision_share must be a probability, got {self.revision_share}")
+        if not self.hint_accuracies or not all(0.0 <= p <= 1.0 for p in self.hint_accuracies):
+            raise ValueError(
+                f"hint_accuracies must be probabilities, at least one, got {self.hint_accuracies}"
+            )
         if (
             len(self.method_weights) != len(METHOD_PROMPTS)
             or min(self.method_weights) < 0

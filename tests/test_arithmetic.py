@@ -1,6 +1,5 @@
-"""The testbed task (``debate.arithmetic``): seeded GSM8K-style problems, disjoint splits, flawed peers."""
+"""The testbed task (``debate.arithmetic``): seeded GSM8K-style problems, disjoint splits, three solving methods."""
 
-import random
 import re
 from itertools import islice
 
@@ -9,7 +8,6 @@ import pytest
 from debate.arithmetic import (
     METHOD_PROMPTS,
     Difficulty,
-    flawed_solution,
     load_arithmetic,
     method_solution,
     problems,
@@ -87,18 +85,6 @@ def test_harder_problems_have_more_steps_and_distractors():
         assert len(problem.steps) == 4
         assert len(problem.solution.splitlines()) == 5
         assert problem.question.count(" has ") == 3  # the subject's start, and two distractors
-
-
-def test_a_flawed_solution_keeps_the_format_and_always_ends_elsewhere():
-    parse = load_scenario("arithmetic_rcr").parser
-    rng = random.Random(0)
-    for problem in problems("build", limit=1000):
-        flawed = flawed_solution(problem, rng)
-        *steps, last = flawed.splitlines()
-        assert len(steps) == len(problem.steps)
-        assert all(SOLUTION_LINE.match(step) for step in steps)
-        assert last.startswith("#### ")
-        assert parse(flawed).answer != str(problem.answer)
 
 
 @pytest.mark.parametrize(
