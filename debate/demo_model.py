@@ -12,7 +12,9 @@ scenarios, on two kinds of turns (``training_conversations``):
 - **revising**: later rounds, the debater's own first answer and its peers'
   in view, sometimes right and sometimes a slip; the target is always the
   correct solution, whoever was right, so that following the majority is not
-  what is rewarded.
+  what is rewarded. First on answers drawn at random, then, in a second
+  stage, on the model's own debates (``own_revision_conversations``), whose
+  disagreements are the ones it will meet.
 
 The tokenizer keeps digits apart (one token per digit), so that numbers are
 written digit by digit as in column arithmetic. What the model reaches, and
@@ -27,6 +29,7 @@ GSM8K, other prompts, or prose to write.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -34,13 +37,17 @@ import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
 from debate.arithmetic import METHOD_PROMPTS, SLIPS, Problem, method_solution, problems
 from debate.runner.progress import ProgressMode, quiet_library_bars, resolve_mode
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
+
+if TYPE_CHECKING:
+    from debate.scenario import Scenario
 
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
@@ -73,28 +80,41 @@ def demo_model_ready(path: str | Path) -> bool:
 class DemoConfig:
     """What to train: data, model size and schedule. The defaults take about 6 minutes on 2 CPU cores.
 
-    One stage, from scratch, on ``turns`` turns of ``arithmetic_rcr``'s
-    debaters, one problem of the ``build`` split each, in their own prompts
-    (``training_conversations``):
+    Two stages, from scratch:
 
-    - **solving**: round 0, the question alone, answered with the worked
-      solution in the debater's method (each debater has one:
-      ``debate.arithmetic.METHOD_PROMPTS``); the methods are drawn with
-      ``method_weights`` (in ``METHOD_PROMPTS``' order: "changes first" is the
-      hardest to learn, so it gets more turns, and the three end up about as good);
-    - **revising**, a ``revision_share`` of the turns: a later round, the
-      debater's own first answer and its peers' in view, each right with
-      probability ``p`` (one of ``hint_accuracies`` per turn) and else off by
-      one of a small model's slips; the target is the correct solution in the
-      debater's method, whoever was right.
+    1. **Solving and revising**, on ``turns`` turns of ``arithmetic_rcr``'s
+       debaters, one problem of the ``build`` split each, in their own
+       prompts (``training_conversations``):
 
-    The learning rate warms up and decays (cosine) over ``epochs`` passes in
-    batches of ``batch_size``, and training stops after ``steps`` steps
-    (``None``: at the end of the schedule). This model learns in a sudden
-    transition, so the stop decides how good it is (docs/testbed.md): the
-    defaults leave it partly competent, where debate and DTE have room to help.
-    The build is a fixed number of steps from a fixed seed, so the same
-    machine type builds the same weights however fast it is.
+       - *solving*: round 0, the question alone, answered with the worked
+         solution in the debater's method (each debater has one:
+         ``debate.arithmetic.METHOD_PROMPTS``); the methods are drawn with
+         ``method_weights`` (in ``METHOD_PROMPTS``' order: "changes first" is
+         the hardest to learn, so it gets more turns, and the three end up
+         about as good);
+       - *revising*, a ``revision_share`` of the turns: a later round, the
+         debater's own first answer and its peers' in view, each right with
+         probability ``p`` (one of ``hint_accuracies`` per turn) and else off
+         by one of a small model's slips; the target is the correct solution
+         in the debater's method, whoever was right.
+
+       The learning rate warms up and decays (cosine) over ``epochs`` passes
+       in batches of ``batch_size``, and training stops after ``steps`` steps
+       (``None``: at the end of the schedule).
+    2. **Revising its own debates**: the stage-1 model debates ``own_debates``
+       unseen problems (round 0, greedy, as ``arithmetic_rcr`` does); every
+       round-1 prompt of a debate that did not agree at once becomes a turn
+       answered with the correct solution in the debater's method
+       (``own_revision_conversations``), trained with ``own_debates`` more
+       turns of stage 1's kind, one pass at ``revision_learning_rate``. Its
+       hints are the model's real answers, so its revisions learn how far
+       two agreeing peers are to be trusted. 0 skips the stage.
+
+    This model learns in a sudden transition, so ``steps`` decides how good it
+    is (docs/testbed.md): the defaults leave it partly competent, where debate
+    and DTE have room to help. The build is a fixed number of steps from a
+    fixed seed, so the same machine type builds the same weights however fast
+    it is.
     """
 
     turns: int = 64_000
@@ -102,7 +122,9 @@ class DemoConfig:
     hint_accuracies: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
     method_weights: tuple[float, ...] = (0.2, 0.2, 0.6)
     epochs: float = 1.0
-    steps: int | None = 3_400
+    steps: int | None = 3_000
+    own_debates: int = 800
+    revision_learning_rate: float = 1e-3
     batch_size: int = 16
     learning_rate: float = 3e-3
     warmup_steps: int = 30
@@ -123,7 +145,9 @@ class DemoConfig:
             raise ValueError(f"steps must be at least 1 (or None for the whole schedule), got {self.steps}")
         if self.hidden_size % self.heads:
             raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of heads ({self.heads})")
-        for name in ("epochs", "learning_rate"):
+        if self.own_debates < 0:
+            raise ValueError(f"own_debates must be 0 or more, got {self.own_debates}")
+        for name in ("epochs", "learning_rate", "revision_learning_rate"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0.0 <= self.revision_share <= 1.0:
@@ -151,6 +175,9 @@ class DemoBuild:
     parameters: int
     solving_turns: int
     revision_turns: int
+    """Stage 1's, with hints drawn at random."""
+    own_revision_turns: int
+    """Stage 2's, on the model's own debates."""
     steps: int
     seconds: float
     final_loss: float
@@ -233,6 +260,84 @@ def _hint(problem: Problem, right: float, rng: random.Random) -> str:
     return str(slipped)
 
 
+def own_revision_conversations(
+    model: str | Path | Backend,
+    items: Sequence[Problem],
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    max_batch_size: int = 128,
+) -> list[Conversation]:
+    """Later-round turns of the model's own debates, each answered with the correct solution in its method.
+
+    ``model`` (a model directory, a backend URI or a backend) answers round 0
+    of ``arithmetic_rcr`` on every problem, as in a debate. Where its three
+    answers disagree the debate goes on, and every round-1 prompt (its own
+    real answer and its peers') becomes a conversation answered with the
+    correct solution in that debater's method. Stage 1's hints are drawn at
+    random; these are the disagreements the model will actually meet, so its
+    revisions learn how much its peers are worth (docs/testbed.md, x17).
+    """
+    from debate.agents.backends import resolve_backend
+    from debate.loading import load_scenario
+    from debate.runner.seeding import with_seed
+    from debate.train.evaluate import model_backend
+
+    scenario = with_seed(load_scenario("arithmetic_rcr").model_copy(update={"rounds": 2}), seed)
+    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
+    by_debate = {f"own-{index}": problem for index, problem in enumerate(items)}
+    backend = _FirstAnswersFrom(
+        resolve_backend(model_backend(model, device, max_batch_size)),
+        {key: problem.solution for key, problem in by_debate.items()},
+    )
+    _debate_all(scenario, backend, by_debate)
+    conversations = []
+    for request in backend.revisions:
+        chat = request.chat()
+        solution = method_solution(by_debate[request.debate_id], method_of[chat[0]["content"]])
+        conversations.append([*chat, {"role": "assistant", "content": solution}])
+    return conversations
+
+
+def _debate_all(scenario: Scenario, backend: Backend, by_debate: dict[str, Problem]) -> None:
+    """Every problem of ``by_debate`` debated at once through ``scenario`` on ``backend``."""
+    from debate import compile_debate, relaxed_gc
+    from debate.run import arun_debate
+
+    graph = compile_debate(scenario, backend)
+
+    async def debate_all() -> None:
+        await asyncio.gather(
+            *(
+                arun_debate(scenario, problem.question, graph=graph, debate_id=key)
+                for key, problem in by_debate.items()
+            )
+        )
+
+    with relaxed_gc():
+        asyncio.run(debate_all())
+
+
+class _FirstAnswersFrom:
+    """Round 0 from the model; later rounds answered with the correct solution, their requests kept."""
+
+    name = "first-answers"
+
+    def __init__(self, model: Backend, solutions: dict[str, str]) -> None:
+        self.model = model
+        self.solutions = solutions
+        self.revisions: list[ChatRequest] = []
+
+    async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
+        first = [request for request in requests if request.round == 0]
+        answered = iter(await self.model.generate(first) if first else [])
+        self.revisions.extend(request for request in requests if request.round > 0)
+        return [
+            next(answered) if request.round == 0 else ChatResponse(text=self.solutions[request.debate_id])
+            for request in requests
+        ]
+
+
 def build_demo_model(
     out_dir: str | Path | None = None,
     config: DemoConfig = DemoConfig(),  # noqa: B008 - frozen, so sharing the default is safe
@@ -254,7 +359,8 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    turns = list(_training_turns(list(problems("build", limit=config.turns)), config))
+    build_split = list(problems("build", limit=config.turns + 2 * config.own_debates))
+    turns = list(_training_turns(build_split[: config.turns], config))
     conversations = [conversation for conversation, _ in turns]
     revisions = sum(revision for _, revision in turns)
     chat = Template(CHAT_TEMPLATE)
@@ -282,11 +388,32 @@ def build_demo_model(
         stop_after=config.steps,
     )
     save_model(model.to("cpu"), tokenizer, out)
+    own: list[Conversation] = []
+    if config.own_debates:
+        # stage 2: the model just saved debates unseen problems, then learns to revise what it got wrong
+        if progress == "log":
+            _log(f"learning to revise: the model debates {config.own_debates:,} problems")
+        own_problems = build_split[config.turns : config.turns + config.own_debates]
+        own = own_revision_conversations(out, own_problems, seed=config.seed, device=device)
+        more = training_conversations(build_split[config.turns + config.own_debates :], config)
+        stage_two = replace(config, learning_rate=config.revision_learning_rate, warmup_steps=10)
+        batches = _length_bucketed_batches(_tokenize(tokenizer, own + more), stage_two)
+        losses += _train(
+            model.to(device),
+            batches,
+            tokenizer.pad_token_id,
+            stage_two,
+            device,
+            progress,
+            "learning to revise",
+        )
+        save_model(model.to("cpu"), tokenizer, out)
     build = DemoBuild(
         path=out,
         parameters=sum(parameter.numel() for parameter in model.parameters()),
         solving_turns=len(conversations) - revisions,
         revision_turns=revisions,
+        own_revision_turns=len(own),
         steps=len(losses),
         seconds=time.perf_counter() - started,
         final_loss=_recent_mean(losses),

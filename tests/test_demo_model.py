@@ -14,11 +14,12 @@ from debate.demo_model import (
     DemoConfig,
     default_demo_dir,
     demo_model_ready,
+    own_revision_conversations,
     training_conversations,
 )
 from debate.loading import load_scenario
 
-TINY_BUILD = ["--turns", "96", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
+TINY_BUILD = ["--turns", "96", "--own-debates", "8", "--hidden-size", "32", "--layers", "1", "--vocab-size", "300"]  # fmt: skip
 
 
 def test_solving_turns_are_the_prompt_each_debater_sees_in_round_zero_answered_in_its_method():
@@ -88,6 +89,32 @@ def test_training_turns_are_reproducible_from_the_seed_and_mix_solving_and_revis
     assert 50 < revisions < 110  # revision_share 0.4
 
 
+def test_own_debate_revision_turns_quote_the_models_real_first_answers_and_answer_in_its_method():
+    items = list(problems("build", limit=5))
+    by_question = {problem.question: problem for problem in items}
+    agreeing = items[0].question
+    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
+
+    def first_answers(request):
+        assert request.round == 0  # later rounds never reach the model
+        problem = by_question[request.messages[-1].content.removeprefix("Question: ")]
+        if request.agent == "a" or problem.question == agreeing:
+            return problem.solution
+        return f"#### {problem.answer + (1 if request.agent == 'b' else 2)}"
+
+    model = ScriptedBackend(first_answers)
+    conversations = own_revision_conversations(model, items, seed=0)
+
+    assert len(model.calls) == 3 * len(items)
+    assert len(conversations) == 3 * (len(items) - 1)  # the debate that agreed at once has no round 1
+    for system, user, answer in conversations:
+        problem = by_question[re.search(r"Question: (.*)\Z", user["content"]).group(1)]
+        assert problem.question != agreeing
+        assert answer["content"] == method_solution(problem, method_of[system["content"]])
+        shown = sorted(re.findall(r"said: (-?\d+)", user["content"]))
+        assert shown == sorted(str(problem.answer + offset) for offset in (0, 1, 2))  # its own and its peers'
+
+
 def test_the_default_location_follows_debate_home(monkeypatch, tmp_path):
     monkeypatch.setenv("DEBATE_HOME", str(tmp_path))
     assert default_demo_dir() == tmp_path / "demo-model"
@@ -106,7 +133,9 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     info = json.loads((out / BUILD_INFO_FILE).read_text())
     assert (info["config"]["hidden_size"], info["task"]) == (32, TASK)
     assert info["solving_turns"] + info["revision_turns"] == 96 and info["revision_turns"] > 10
-    assert info["steps"] == 96 // 16  # the whole schedule: it is shorter than --steps
+    assert info["own_revision_turns"] % 3 == 0  # three debaters revise in each debate that did not agree
+    stage_two = -(-(info["own_revision_turns"] + 8) // 16)  # and as many stage-1 turns as debates
+    assert info["steps"] == 96 // 16 + stage_two  # stage 1's whole schedule: it is shorter than --steps
     assert demo_model_ready(out)
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {path.name for path in out.iterdir()}
 
@@ -121,11 +150,13 @@ def test_without_a_terminal_the_build_logs_lines_instead_of_drawing_bars(tmp_pat
     logged = capsys.readouterr().err
     assert "\r" not in logged and "Loading weights" not in logged and "it/s" not in logged
     assert re.search(r"^debate model build-demo: training the demo model: (\d+)/\1 steps, loss", logged, re.M)
+    assert "debate model build-demo: learning to revise: the model debates 8 problems" in logged
 
 
 def test_training_stops_after_the_steps_asked_for_with_the_schedule_of_the_whole_pass(tmp_path):
     out = tmp_path / "demo"
-    assert main(["model", "build-demo", "--out", str(out), *TINY_BUILD, "--steps", "4", "--quiet"]) == 0
+    build = [*TINY_BUILD, "--steps", "4", "--own-debates", "0", "--quiet"]
+    assert main(["model", "build-demo", "--out", str(out), *build]) == 0
     assert json.loads((out / BUILD_INFO_FILE).read_text())["steps"] == 4
 
 

@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a small chat model on the CPU for the bundled arithmetic task, in the prompts of the "
         "arithmetic_rcr and arithmetic_single scenarios: to solve in three methods (one per debater of "
         "arithmetic_rcr), and to revise in a debate (later rounds with its own and its peers' first answers in "
-        "view, sometimes right and sometimes wrong, answered with the correct solution). "
+        "view, sometimes right and sometimes wrong, answered with the correct solution), then to revise in "
+        "debates of its own (it debates unseen problems; where its answers disagree, it learns the correct "
+        "solution after reading them). "
         "Saved in Hugging Face format; use it with --backend hf:DIR. `debate demo` builds it when missing.",
     )
     defaults = DemoConfig()
@@ -45,6 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "decides how good it gets (default: %(default)s)",
     )
     build.add_argument(
+        "--own-debates",
+        type=int,
+        default=defaults.own_debates,
+        help="problems the stage-1 model debates to learn revising its own answers; 0 skips it "
+        "(default: %(default)s)",
+    )
+    build.add_argument(
+        "--revision-learning-rate",
+        type=float,
+        default=defaults.revision_learning_rate,
+        help="stage 2's learning rate (default: %(default)s)",
+    )
+    build.add_argument(
         "--epochs",
         type=float,
         default=defaults.epochs,
@@ -68,6 +83,8 @@ def build_demo(args: argparse.Namespace) -> int:
         turns=args.turns,
         revision_share=args.revision_share,
         steps=args.steps,
+        own_debates=args.own_debates,
+        revision_learning_rate=args.revision_learning_rate,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
@@ -80,8 +97,9 @@ def build_demo(args: argparse.Namespace) -> int:
     build = build_demo_model(args.out, config, progress=not args.quiet)
     print(
         f"demo model: {build.path}\n"
-        f"  {build.parameters / 1e6:.2f}M parameters, {build.steps} steps on {build.solving_turns} solving "
-        f"and {build.revision_turns} revision turns in {build.seconds:.0f} s, final loss {build.final_loss:.3f}"
+        f"  {build.parameters / 1e6:.2f}M parameters, {build.steps} steps on {build.solving_turns} solving, "
+        f"{build.revision_turns} revision and {build.own_revision_turns} own-debate revision turns "
+        f"in {build.seconds:.0f} s, final loss {build.final_loss:.3f}"
     )
     print(
         f"try it: debate demo   (or: debate ask arithmetic_rcr 'Ana has 12 apples. Ana buys 5 more. "
