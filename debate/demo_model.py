@@ -57,6 +57,9 @@ TASK = "arithmetic-v3"
 
 Conversation = list[dict[str, str]]
 
+_METHOD_OF_PROMPT = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
+"""Which method a debater's system prompt asks for: the method its training answers are written in."""
+
 
 def debate_home() -> Path:
     """Where the framework keeps what it builds: ``$DEBATE_HOME``, else ``~/.cache/debate``."""
@@ -207,11 +210,10 @@ def _training_turns(items: Sequence[Problem], config: DemoConfig) -> Iterator[tu
     from debate.loading import load_scenario
 
     scenario = load_scenario("arithmetic_rcr")
-    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
     debaters = []
     for debater in scenario.debaters:
         templates = agent_templates(scenario, debater)
-        debaters.append((debater.name, templates, method_of[templates["debater.system"]]))
+        debaters.append((debater.name, templates, _METHOD_OF_PROMPT[templates["debater.system"]]))
     if [method for _, _, method in debaters] != list(METHOD_PROMPTS):
         raise ValueError("arithmetic_rcr must have one debater per method, in METHOD_PROMPTS' order")
     rng = random.Random(config.seed)
@@ -284,7 +286,6 @@ def own_revision_conversations(
     from debate.train.evaluate import model_backend
 
     scenario = with_seed(load_scenario("arithmetic_rcr").model_copy(update={"rounds": 2}), seed)
-    method_of = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
     by_debate = {f"own-{index}": problem for index, problem in enumerate(items)}
     backend = _FirstAnswersFrom(
         resolve_backend(model_backend(model, device, max_batch_size)),
@@ -294,7 +295,7 @@ def own_revision_conversations(
     conversations = []
     for request in backend.revisions:
         chat = request.chat()
-        solution = method_solution(by_debate[request.debate_id], method_of[chat[0]["content"]])
+        solution = method_solution(by_debate[request.debate_id], _METHOD_OF_PROMPT[chat[0]["content"]])
         conversations.append([*chat, {"role": "assistant", "content": solution}])
     return conversations
 
