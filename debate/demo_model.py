@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-TASK = "arithmetic-v3"
+TASK = "arithmetic-v4"
 """What a demo model was taught, and by which recipe; a directory built otherwise is rebuilt, not reused."""
 
 Conversation = list[dict[str, str]]
@@ -81,7 +81,7 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 6 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 3.5 minutes on 2 CPU cores.
 
     Two stages, from scratch:
 
@@ -117,7 +117,8 @@ class DemoConfig:
     is (docs/testbed.md): the defaults leave it partly competent, where debate
     and DTE have room to help. The build is a fixed number of steps from a
     fixed seed, so the same machine type builds the same weights however fast
-    it is.
+    it is; where the transition falls moves with the order of floating-point
+    sums, so a CPU of another kind may land elsewhere on it.
     """
 
     turns: int = 64_000
@@ -125,8 +126,8 @@ class DemoConfig:
     hint_accuracies: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
     method_weights: tuple[float, ...] = (0.2, 0.2, 0.6)
     epochs: float = 1.0
-    steps: int | None = 3_000
-    own_debates: int = 800
+    steps: int | None = 2_200
+    own_debates: int = 1_200
     revision_learning_rate: float = 1e-3
     batch_size: int = 16
     learning_rate: float = 3e-3
@@ -268,7 +269,7 @@ def own_revision_conversations(
     *,
     seed: int = 0,
     device: str = "cpu",
-    max_batch_size: int = 128,
+    max_batch_size: int = 512,
 ) -> list[Conversation]:
     """Later-round turns of the model's own debates, each answered with the correct solution in its method.
 
@@ -448,6 +449,9 @@ def _train(
 
     logged = time.monotonic()
 
+    # at these shapes PyTorch's fused CPU attention (its backward above all) is slower than plain
+    # matmuls (docs/testbed.md, x18); a saved model loads with the library's default again
+    model.set_attn_implementation("eager")
     model.train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -503,14 +507,19 @@ class _Example:
 
 def _tokenize(tokenizer: Any, conversations: Sequence[Conversation]) -> list[_Example]:
     """Each conversation as prompt tokens (no loss) and answer tokens, in two batched calls of the fast tokenizer."""
+    from jinja2 import Template
+
+    # the template compiled once: ``apply_chat_template`` per conversation costs seconds over a build
+    chat = Template(tokenizer.chat_template)
     prompts = [
-        tokenizer.apply_chat_template(conversation[:-1], tokenize=False, add_generation_prompt=True)
-        for conversation in conversations
+        chat.render(messages=conversation[:-1], add_generation_prompt=True) for conversation in conversations
     ]
     # the end-of-turn token ends generation
     answers = [conversation[-1]["content"] + tokenizer.eos_token for conversation in conversations]
-    prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-    answer_ids = tokenizer(answers, add_special_tokens=False)["input_ids"]
+    # the Rust tokenizer's batch call without the offsets ``tokenizer(texts)`` also computes: faster
+    encode = tokenizer.backend_tokenizer.encode_batch_fast
+    prompt_ids = [encoding.ids for encoding in encode(prompts, add_special_tokens=False)]
+    answer_ids = [encoding.ids for encoding in encode(answers, add_special_tokens=False)]
     return [
         _Example(prompt + answer, [-100] * len(prompt) + answer)
         for prompt, answer in zip(prompt_ids, answer_ids, strict=True)
@@ -539,8 +548,8 @@ def _length_bucketed_batches(examples: Sequence[_Example], config: DemoConfig) -
     return batches[:wanted]
 
 
-_PAD_TO_MULTIPLE = 32
-"""Few distinct batch shapes: oneDNN caches kernels per shape, and every new length grows memory by megabytes."""
+_PAD_TO_MULTIPLE = 16
+"""Few distinct batch shapes (oneDNN caches kernels per shape), yet little padding (docs/testbed.md, x18)."""
 
 
 def _collate(batch: Sequence[_Example], pad_token_id: int) -> Iterator[Any]:

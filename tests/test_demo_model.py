@@ -184,3 +184,22 @@ def test_invalid_build_settings_name_the_field(capsys):
         DemoConfig(method_weights=(1.0, 1.0))
     assert main(["model", "build-demo", "--turns", "0"]) == 2
     assert "turns must be at least 1" in capsys.readouterr().err
+
+
+def test_training_tokens_are_the_chat_template_s_with_the_loss_on_the_answer_alone():
+    from jinja2 import Template
+
+    from debate.demo_model import _tokenize
+    from debate.tiny_model import CHAT_TEMPLATE, train_tokenizer
+
+    conversations = training_conversations(list(problems("build", limit=40)), DemoConfig())
+    tokenizer = train_tokenizer(
+        (Template(CHAT_TEMPLATE).render(messages=c) for c in conversations), vocab_size=300, digits=True
+    )
+
+    for conversation, example in zip(conversations, _tokenize(tokenizer, conversations), strict=True):
+        prompt = tokenizer.apply_chat_template(conversation[:-1], add_generation_prompt=True, tokenize=False)
+        prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]  # what a backend sends
+        answer_ids = tokenizer(conversation[-1]["content"] + "<|end|>", add_special_tokens=False)["input_ids"]
+        assert example.input_ids == prompt_ids + answer_ids
+        assert example.labels == [-100] * len(prompt_ids) + answer_ids

@@ -122,6 +122,32 @@ def test_a_debater_with_its_own_prompt_has_its_traces_asked_as_it_was_asked(tmp_
     assert by_author["a"] == by_author["c"] != by_author["b"]
 
 
+@pytest.mark.parametrize(("format", "author_column"), [("kto", "author"), ("dpo", "rejected_author"), ("step_dpo", "rejected_author")])  # fmt: skip
+def test_per_response_rows_are_asked_as_the_response_s_author_was(tmp_path, format, author_column):
+    """Debaters with their own methods: a KTO row, or a pair against an overturned response, is asked as its author was."""
+    scenario = Scenario(
+        name="methods",
+        agents=[
+            Debater("a"),
+            Debater("b", prompts={"debater.system": "Solve it backwards. End with #### and the answer."}),
+            Debater("c"),
+        ],
+        rounds=1,
+        stop="fixed",
+    )
+    answers = {"a": "2 + 2 = 4\n#### 4", "b": "2 + 2 = 5\n#### 5", "c": "2 + 2 = 4\n#### 4"}
+    backend = ScriptedBackend(lambda request: answers[request.agent])
+    result = run_debate(scenario, "What is 2 + 2?", backend=backend, debate_id="methods-0")
+    run = write_run(tmp_path / "run", [result])
+
+    export_run(run, format, tmp_path / "data", **scenario_solver_options(scenario))
+
+    written = rows(tmp_path / "data")
+    assert "b" in {row[author_column] for row in written}  # b's overturned answer has its rows
+    for row in written:
+        assert row["prompt"] == round_0_chat(backend, row[author_column])
+
+
 def test_dte_options_min_agreement_rounds_dedupe_and_max_words(runs, tmp_path):
     unanimous_only = export_run(runs["gsm"], "dte", tmp_path / "a", min_agreement=1.0)
     assert {row["item_id"] for row in rows(tmp_path / "a")} == {"overturned", "all-agree"}

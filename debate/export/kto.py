@@ -20,13 +20,12 @@ from debate.transcript import DebateResult
 
 def kto_rows(results: Iterable[DebateResult], options: LabeledOptions, report: ExportReport) -> Iterator[Row]:
     for result, label in labeled_results(results, options, report):
-        prompt = options.solver_prompt(result)
         for message in options.responses(result):
             if message.answer is None:
                 continue
             desirable = message.answer == label.answer
             yield {
-                "prompt": prompt,
+                "prompt": options.solver_prompt(result, message.author),  # as its author was asked
                 "completion": assistant(message.text),
                 "label": desirable,
                 "answer": label.answer,

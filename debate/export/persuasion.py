@@ -136,7 +136,7 @@ def turn_prompt(result: DebateResult, turn: PersuasionTurn, options: PersuasionO
     peers = "\n".join(quote_untrusted(peer.text, agent=peer.author) for peer in turn.peers)
     instruction = answer_parser(options.answer).instruction
     return [
-        *options.solver_prompt(result),
+        *options.solver_prompt(result, turn.previous.author),
         *assistant(turn.previous.text),
         {"role": "user", "content": options.peer_prompt.format(peers=peers, answer_instruction=instruction)},
     ]

@@ -58,12 +58,12 @@ def preference_rows(
             report.skip("nothing overturned")
             continue
         report.count("questions with pairs")
-        prompt = options.solver_prompt(result)
         for index, loser in enumerate(losers[: options.max_pairs_per_question]):
+            # the pair is asked as the rejected response's author was, with that author's own winner if any
             same_author = [winner for winner in winners if winner.author == loser.author]
             winner = same_author[0] if same_author else winners[index % len(winners)]
             yield {
-                "prompt": prompt,
+                "prompt": options.solver_prompt(result, loser.author),
                 "chosen": assistant(winner.text),
                 "rejected": assistant(loser.text),
                 "answer": label.answer,

@@ -109,8 +109,8 @@ def scenario_solver_options(scenario: Scenario, answer: str | None = None) -> di
     """Export options (``prompt``, ``author_prompts``, ``answer``) that ask with ``scenario``'s round-0 prompts.
 
     ``prompt`` is the first debater's; a debater with a round-0 prompt of its
-    own (a persona, a method) is in ``author_prompts``, so that its traces are
-    asked as it was asked.
+    own (a persona, a method) is in ``author_prompts``, so that its traces (and
+    the rows and pairs built on its responses) are asked as it was asked.
 
     ``answer`` names the answer format when the scenario's parser is not a
     built-in one (``number``, ``choice``, ``text``); given, it wins.

@@ -133,10 +133,9 @@ def step_rows(results: Iterable[DebateResult], options: StepOptions, report: Exp
             report.skip("no step pair")
             continue
         report.count("questions with pairs")
-        prompt = options.solver_prompt(result)
         for loser, winner, pair in pairs[: options.max_pairs_per_question]:
             yield {
-                "prompt": prompt,
+                "prompt": options.solver_prompt(result, loser.author),  # as the refuted author was asked
                 "chosen": assistant(joined([*pair.prefix, pair.chosen_step])),
                 "rejected": assistant(joined([*pair.prefix, pair.rejected_step])),
                 "prefix": joined(pair.prefix),
