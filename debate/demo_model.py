@@ -449,9 +449,10 @@ def _train(
 
     logged = time.monotonic()
 
-    # at these shapes PyTorch's fused CPU attention (its backward above all) is slower than plain
-    # matmuls (docs/testbed.md, x18); a saved model loads with the library's default again
-    model.set_attn_implementation("eager")
+    if device == "cpu":
+        # at these shapes PyTorch's fused CPU attention (its backward above all) is slower than plain
+        # matmuls (docs/testbed.md, x18); a saved model loads with the library's default again
+        model.set_attn_implementation("eager")
     model.train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
