@@ -98,18 +98,22 @@ def test_dte_prompt_can_be_the_round_0_prompt_of_the_scenario_that_debated(tmp_p
     assert "End your response with 'Answer: <letter>'" in system
 
 
+METHODS = Scenario(
+    name="methods",
+    agents=[
+        Debater("a"),
+        Debater("b", prompts={"debater.system": "Solve it backwards. End with #### and the answer."}),
+        Debater("c"),
+    ],
+    rounds=1,
+    stop="fixed",
+)
+"""Three debaters, b with a round-0 prompt (a method) of its own."""
+
+
 def test_a_debater_with_its_own_prompt_has_its_traces_asked_as_it_was_asked(tmp_path):
     """Debaters given different methods or personas: each trace trains under the prompt that produced it."""
-    scenario = Scenario(
-        name="methods",
-        agents=[
-            Debater("a"),
-            Debater("b", prompts={"debater.system": "Solve it backwards. End with #### and the answer."}),
-            Debater("c"),
-        ],
-        rounds=1,
-        stop="fixed",
-    )
+    scenario = METHODS
     backend = ScriptedBackend(lambda request: f"{request.agent} works it out\n#### 4")
     result = run_debate(scenario, "What is 2 + 2?", backend=backend, debate_id="methods-0")
     run = write_run(tmp_path / "run", [result])
@@ -125,16 +129,7 @@ def test_a_debater_with_its_own_prompt_has_its_traces_asked_as_it_was_asked(tmp_
 @pytest.mark.parametrize(("format", "author_column"), [("kto", "author"), ("dpo", "rejected_author"), ("step_dpo", "rejected_author")])  # fmt: skip
 def test_per_response_rows_are_asked_as_the_response_s_author_was(tmp_path, format, author_column):
     """Debaters with their own methods: a KTO row, or a pair against an overturned response, is asked as its author was."""
-    scenario = Scenario(
-        name="methods",
-        agents=[
-            Debater("a"),
-            Debater("b", prompts={"debater.system": "Solve it backwards. End with #### and the answer."}),
-            Debater("c"),
-        ],
-        rounds=1,
-        stop="fixed",
-    )
+    scenario = METHODS
     answers = {"a": "2 + 2 = 4\n#### 4", "b": "2 + 2 = 5\n#### 5", "c": "2 + 2 = 4\n#### 4"}
     backend = ScriptedBackend(lambda request: answers[request.agent])
     result = run_debate(scenario, "What is 2 + 2?", backend=backend, debate_id="methods-0")
