@@ -77,7 +77,9 @@ def settings(tiny_model_dir: Path, out: Path, **changes) -> EvolveSettings:
     )
 
 
-def test_evolve_trains_each_round_on_its_own_debates_and_stops_when_the_gain_stalls(tiny_model_dir, tmp_path):
+def test_evolve_trains_each_round_on_its_own_debates_and_stops_when_the_gain_stalls(
+    tiny_model_dir, tmp_path, capfd
+):
     models = Models()
 
     report = evolve(
@@ -110,6 +112,7 @@ def test_evolve_trains_each_round_on_its_own_debates_and_stops_when_the_gain_sta
     written = json.loads((tmp_path / "evolution.json").read_text())
     assert written["best_round"] == 1 and len(written["rounds"]) == 2
     assert "| 1 | 4 | 4 | 100.0% |" in (tmp_path / "evolution.md").read_text()
+    assert "examples/s" not in capfd.readouterr().err  # without bars, no library draws its own (datasets')
 
 
 def test_the_data_and_the_evaluation_ask_exactly_as_the_scenarios_debaters_were_asked_in_round_0(

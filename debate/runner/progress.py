@@ -33,16 +33,20 @@ def resolve_mode(mode: ProgressMode | bool, stream: TextIO | None = None) -> Pro
 
 
 def quiet_library_bars() -> None:
-    """No bars outside ``bar`` mode, the model libraries' included (transformers' "Loading weights").
+    """No bars outside ``bar`` mode, the model libraries' included (transformers' "Loading weights",
+    the dataset passes TRL makes before training).
 
     Nothing is imported for it: a run over HTTP never loads these libraries.
     """
-    # read when huggingface_hub is first imported; transformers starts with its bars off then
+    # read when each library is first imported; transformers starts with its bars off then
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     if (hub := sys.modules.get("huggingface_hub.utils")) is not None:
         hub.disable_progress_bars()
     if (transformers_logging := sys.modules.get("transformers.utils.logging")) is not None:
         transformers_logging.disable_progress_bar()
+    if (datasets_bars := sys.modules.get("datasets.utils.tqdm")) is not None:
+        datasets_bars.disable_progress_bars()
 
 
 class Progress:
