@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-TASK = "arithmetic-v4"
+TASK = "arithmetic-v5"
 """What a demo model was taught, and by which recipe; a directory built otherwise is rebuilt, not reused."""
 
 Conversation = list[dict[str, str]]
@@ -81,7 +81,7 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 3.5 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take about 4 minutes on 2 CPU cores.
 
     Two stages, from scratch:
 
@@ -108,10 +108,12 @@ class DemoConfig:
        unseen problems (round 0, greedy, as ``arithmetic_rcr`` does); every
        round-1 prompt of a debate that did not agree at once becomes a turn
        answered with the correct solution in the debater's method
-       (``own_revision_conversations``), trained with ``own_debates`` more
-       turns of stage 1's kind, one pass at ``revision_learning_rate``. Its
-       hints are the model's real answers, so its revisions learn how far
-       two agreeing peers are to be trusted. 0 skips the stage.
+       (``own_revision_conversations``), trained in one pass at
+       ``revision_learning_rate``. Its hints are the model's real answers,
+       so its revisions learn how far two agreeing peers are to be trusted.
+       Only revisions: turns of stage 1's kind mixed in keep the first
+       answers better but the revisions weaker, and the debate then gains
+       less over its vote (docs/testbed.md, x19). 0 skips the stage.
 
     This model learns in a sudden transition, so ``steps`` decides how good it
     is (docs/testbed.md): the defaults leave it partly competent, where debate
@@ -178,8 +180,9 @@ class DemoBuild:
     path: Path
     parameters: int
     solving_turns: int
+    """Stage 1's turns trained on (those drawn for the rest of its schedule, after ``steps``, are not)."""
     revision_turns: int
-    """Stage 1's, with hints drawn at random."""
+    """Stage 1's, with hints drawn at random, trained on."""
     own_revision_turns: int
     """Stage 2's, on the model's own debates."""
     steps: int
@@ -361,10 +364,9 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    build_split = list(problems("build", limit=config.turns + 2 * config.own_debates))
+    build_split = list(problems("build", limit=config.turns + config.own_debates))
     turns = list(_training_turns(build_split[: config.turns], config))
     conversations = [conversation for conversation, _ in turns]
-    revisions = sum(revision for _, revision in turns)
     chat = Template(CHAT_TEMPLATE)
     tokenizer = train_tokenizer(
         (chat.render(messages=c) for c in conversations[:3000]), vocab_size=config.vocab_size, digits=True
@@ -378,7 +380,10 @@ def build_demo_model(
         seed=config.seed,
     )
     device = resolve_device(config.device)
-    batches = _length_bucketed_batches(_tokenize(tokenizer, conversations), config)
+    examples = _tokenize(tokenizer, conversations)
+    batches = _length_bucketed_batches(examples, config)
+    is_revision = {id(example): revision for example, (_, revision) in zip(examples, turns, strict=True)}
+    trained = [is_revision[id(example)] for batch in batches[: config.steps] for example in batch]
     losses = _train(
         model.to(device),
         batches,
@@ -397,9 +402,9 @@ def build_demo_model(
             _log(f"learning to revise: the model debates {config.own_debates:,} problems")
         own_problems = build_split[config.turns : config.turns + config.own_debates]
         own = own_revision_conversations(out, own_problems, seed=config.seed, device=device)
-        more = training_conversations(build_split[config.turns + config.own_debates :], config)
+    if own:  # none when the model agreed with itself on every problem
         stage_two = replace(config, learning_rate=config.revision_learning_rate, warmup_steps=10)
-        batches = _length_bucketed_batches(_tokenize(tokenizer, own + more), stage_two)
+        batches = _length_bucketed_batches(_tokenize(tokenizer, own), stage_two)
         losses += _train(
             model.to(device),
             batches,
@@ -413,8 +418,8 @@ def build_demo_model(
     build = DemoBuild(
         path=out,
         parameters=sum(parameter.numel() for parameter in model.parameters()),
-        solving_turns=len(conversations) - revisions,
-        revision_turns=revisions,
+        solving_turns=trained.count(False),
+        revision_turns=trained.count(True),
         own_revision_turns=len(own),
         steps=len(losses),
         seconds=time.perf_counter() - started,
@@ -529,6 +534,8 @@ def _tokenize(tokenizer: Any, conversations: Sequence[Conversation]) -> list[_Ex
 
 def _length_bucketed_batches(examples: Sequence[_Example], config: DemoConfig) -> list[list[_Example]]:
     """Shuffled batches of similar lengths (little padding), ``epochs`` passes over ``examples``."""
+    if not examples:
+        return []
     rng = random.Random(config.seed)
     per_epoch = math.ceil(len(examples) / config.batch_size)
     wanted = max(1, round(per_epoch * config.epochs))

@@ -134,7 +134,7 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     assert (info["config"]["hidden_size"], info["task"]) == (32, TASK)
     assert info["solving_turns"] + info["revision_turns"] == 96 and info["revision_turns"] > 10
     assert info["own_revision_turns"] % 3 == 0  # three debaters revise in each debate that did not agree
-    stage_two = -(-(info["own_revision_turns"] + 8) // 16)  # and as many stage-1 turns as debates
+    stage_two = -(-info["own_revision_turns"] // 16)  # the second stage trains on revisions alone
     assert info["steps"] == 96 // 16 + stage_two  # stage 1's whole schedule: it is shorter than --steps
     assert demo_model_ready(out)
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {path.name for path in out.iterdir()}
@@ -157,7 +157,9 @@ def test_training_stops_after_the_steps_asked_for_with_the_schedule_of_the_whole
     out = tmp_path / "demo"
     build = [*TINY_BUILD, "--steps", "4", "--own-debates", "0", "--quiet"]
     assert main(["model", "build-demo", "--out", str(out), *build]) == 0
-    assert json.loads((out / BUILD_INFO_FILE).read_text())["steps"] == 4
+    info = json.loads((out / BUILD_INFO_FILE).read_text())
+    assert info["steps"] == 4
+    assert info["solving_turns"] + info["revision_turns"] == 4 * 16  # the turns trained on, not all drawn
 
 
 def test_the_tokenizer_keeps_digits_apart(tmp_path):

@@ -12,7 +12,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="model_command", metavar="MODEL_COMMAND", required=True)
     build = commands.add_parser(
         "build-demo",
-        help="train the small demo model for the arithmetic testbed (about 3.5 minutes on 2 CPU cores)",
+        help="train the small demo model for the arithmetic testbed (about 4 minutes on 2 CPU cores)",
         description="Train a small chat model on the CPU for the bundled arithmetic task, in the prompts of the "
         "arithmetic_rcr and arithmetic_single scenarios: to solve in three methods (one per debater of "
         "arithmetic_rcr), and to revise in a debate (later rounds with its own and its peers' first answers in "
