@@ -2,8 +2,11 @@
 
 import json
 import re
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from debate import ScriptedBackend, run_debate
 from debate.arithmetic import METHOD_PROMPTS, method_solution, problems
@@ -12,6 +15,9 @@ from debate.demo_model import (
     BUILD_INFO_FILE,
     TASK,
     DemoConfig,
+    _Example,
+    _solved_share,
+    build_demo_model,
     default_demo_dir,
     demo_model_ready,
     own_revision_conversations,
@@ -160,6 +166,42 @@ def test_training_stops_after_the_steps_asked_for_with_the_schedule_of_the_whole
     info = json.loads((out / BUILD_INFO_FILE).read_text())
     assert info["steps"] == 4
     assert info["solving_turns"] + info["revision_turns"] == 4 * 16  # the turns trained on, not all drawn
+
+
+def test_stage_one_stops_once_the_model_writes_enough_held_out_solutions(tmp_path):
+    config = DemoConfig(turns=96, own_debates=0, hidden_size=32, layers=1, vocab_size=300, check_every=2)
+
+    never = build_demo_model(tmp_path / "never", replace(config, stop_when_solved=1.0), progress=False)
+    at_once = build_demo_model(tmp_path / "at-once", replace(config, stop_when_solved=0.0), progress=False)
+    unchecked = build_demo_model(
+        tmp_path / "unchecked", replace(config, stop_when_solved=None), progress=False
+    )
+
+    assert (never.stage_one_steps, never.solved) == (96 // 16, 0.0)  # a model of 6 steps solves nothing
+    assert (at_once.stage_one_steps, at_once.solved) == (2, 0.0)  # the first check already suffices
+    assert (unchecked.stage_one_steps, unchecked.solved) == (96 // 16, None)
+
+
+class CopyingModel(torch.nn.Module):
+    """Predicts every next token from the sequence it is shown, except at the positions it is told to miss."""
+
+    def __init__(self, misses: list[tuple[int, int]]) -> None:
+        super().__init__()
+        self.misses = misses
+
+    def forward(self, input_ids, attention_mask):
+        logits = torch.nn.functional.one_hot(input_ids.roll(-1, dims=1), 64).float()
+        for row, position in self.misses:
+            logits[row, position] = logits[row, position].roll(1)
+        return SimpleNamespace(logits=logits)
+
+
+def test_a_solution_counts_as_solved_only_when_every_answer_token_is_the_first_choice():
+    examples = [_Example([1, 2, 3, 4, 5], [-100, -100, -100, 4, 5]) for _ in range(4)]
+    # row 0 misses an answer token (predicting position 3 from 2), row 1 a prompt token: only row 0 is wrong
+    model = CopyingModel(misses=[(0, 2), (1, 0)])
+
+    assert _solved_share(model, examples, pad_token_id=0, device="cpu") == 3 / 4
 
 
 def test_the_tokenizer_keeps_digits_apart(tmp_path):

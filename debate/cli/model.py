@@ -40,11 +40,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="share of the turns that are later-round revisions (default: %(default)s)",
     )
     build.add_argument(
+        "--stop-when-solved",
+        type=_share_or_off,
+        default=defaults.stop_when_solved,
+        metavar="SHARE",
+        help="stage 1 stops once the model writes this share of held-out solutions exactly; the model learns "
+        "in a sudden transition, so this decides how good it gets; 'off' trains for --steps (default: "
+        "%(default)s)",
+    )
+    build.add_argument(
         "--steps",
         type=int,
         default=defaults.steps,
-        help="stop after this many steps of the schedule; the model learns in a sudden transition, so this "
-        "decides how good it gets (default: %(default)s)",
+        help="stage 1 stops after this many steps at most (default: the whole schedule)",
     )
     build.add_argument(
         "--own-debates",
@@ -76,6 +84,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=build_demo)
 
 
+def _share_or_off(text: str) -> float | None:
+    if text.lower() in ("off", "none"):
+        return None
+    share = float(text)
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, or 'off'; got {text}")
+    return share
+
+
 def build_demo(args: argparse.Namespace) -> int:
     from debate.demo_model import build_demo_model
 
@@ -83,6 +100,7 @@ def build_demo(args: argparse.Namespace) -> int:
         turns=args.turns,
         revision_share=args.revision_share,
         steps=args.steps,
+        stop_when_solved=args.stop_when_solved,
         own_debates=args.own_debates,
         revision_learning_rate=args.revision_learning_rate,
         epochs=args.epochs,
@@ -101,6 +119,11 @@ def build_demo(args: argparse.Namespace) -> int:
         f"{build.revision_turns} revision and {build.own_revision_turns} own-debate revision turns "
         f"in {build.seconds:.0f} s, final loss {build.final_loss:.3f}"
     )
+    if build.solved is not None:
+        print(
+            f"  stage 1 stopped after {build.stage_one_steps} steps, writing {build.solved:.1%} "
+            "of held-out solutions exactly"
+        )
     print(
         f"try it: debate demo   (or: debate ask arithmetic_rcr 'Ana has 12 apples. Ana buys 5 more. "
         f"How many apples does Ana have now?' --backend hf:{build.path})"
