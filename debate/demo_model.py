@@ -512,9 +512,7 @@ def _train(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _warmup_cosine(len(batches), config.warmup_steps))
-    autocast = torch.autocast(
-        device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
-    )
+    autocast = _bf16_autocast(device)
     steps = len(batches) if stop_after is None else min(stop_after, len(batches))
     losses: list[float] = []
     with tqdm(total=steps, desc=description, unit="step", disable=progress != "bar") as bar:
@@ -552,10 +550,7 @@ def _solved_share(model: Any, examples: Sequence[_Example], pad_token_id: int, d
 
     model.eval()
     solved = 0
-    autocast = torch.autocast(
-        device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=_fast_bf16(device)
-    )
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), _bf16_autocast(device):
         for start in range(0, len(examples), 100):
             input_ids, labels, attention_mask = (
                 tensor.to(device) for tensor in _collate(examples[start : start + 100], pad_token_id)
@@ -660,10 +655,12 @@ def _warmup_cosine(total_steps: int, warmup_steps: int):  # noqa: ANN202
     return factor
 
 
-def _fast_bf16(device: str) -> bool:
+def _bf16_autocast(device: str):  # noqa: ANN202 - a torch.autocast, torch imported lazily
     """bfloat16 autocast where the hardware runs it natively (weights stay float32 either way)."""
     import torch
 
     if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    return device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        native = torch.cuda.is_bf16_supported()
+    else:
+        native = device == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=native)
