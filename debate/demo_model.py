@@ -408,9 +408,11 @@ def build_demo_model(
     device = resolve_device(config.device)
     examples = _tokenize(tokenizer, conversations)
     batches = _length_bucketed_batches(examples, config)
-    check_problems = build_split[config.turns + config.own_debates :]
-    each_method = replace(config, revision_share=0.0, method_weights=(1.0,) * len(METHOD_PROMPTS))
-    check = _tokenize(tokenizer, training_conversations(check_problems, each_method))
+    check: list[_Example] = []
+    if config.stop_when_solved is not None:
+        check_problems = build_split[config.turns + config.own_debates :]
+        each_method = replace(config, revision_share=0.0, method_weights=(1.0,) * len(METHOD_PROMPTS))
+        check = _tokenize(tokenizer, training_conversations(check_problems, each_method))
     solved: list[float] = []
 
     def learned_enough(step: int) -> bool:
@@ -445,7 +447,7 @@ def build_demo_model(
             _log(f"learning to revise: the model debates {config.own_debates:,} problems")
         own_problems = build_split[config.turns : config.turns + config.own_debates]
         own = own_revision_conversations(out, own_problems, seed=config.seed, device=device)
-    if own:  # none when the model agreed with itself on every problem
+        # none when the model agreed with itself on every problem: then no batches, no steps
         stage_two = replace(config, learning_rate=config.revision_learning_rate, warmup_steps=10)
         batches = _length_bucketed_batches(_tokenize(tokenizer, own), stage_two)
         losses += _train(
