@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from debate.agents.backends.base import Backend, ChatRequest, ChatResponse
 from debate.arithmetic import METHOD_PROMPTS, SLIPS, Problem, method_solution, problems
+from debate.gc_tuning import relaxed_gc
 from debate.runner.progress import ProgressMode, quiet_library_bars, resolve_mode
 from debate.tiny_model import CHAT_TEMPLATE, init_model, save_model, train_tokenizer
 
@@ -332,7 +333,7 @@ def own_revision_conversations(
 
 def _debate_all(scenario: Scenario, backend: Backend, by_debate: dict[str, Problem]) -> None:
     """Every problem of ``by_debate`` debated at once through ``scenario`` on ``backend``."""
-    from debate import compile_debate, relaxed_gc
+    from debate import compile_debate
     from debate.run import arun_debate
 
     graph = compile_debate(scenario, backend)
@@ -390,29 +391,32 @@ def build_demo_model(
 
     started = time.perf_counter()
     out = Path(out_dir).expanduser() if out_dir is not None else default_demo_dir()
-    build_split = list(problems("build", limit=config.turns + config.own_debates + CHECK_PROBLEMS))
-    turns = list(_training_turns(build_split[: config.turns], config))
-    conversations = [conversation for conversation, _ in turns]
-    chat = Template(CHAT_TEMPLATE)
-    tokenizer = train_tokenizer(
-        (chat.render(messages=c) for c in conversations[:3000]), vocab_size=config.vocab_size, digits=True
-    )
-    model = init_model(
-        tokenizer,
-        hidden_size=config.hidden_size,
-        layers=config.layers,
-        heads=config.heads,
-        max_positions=config.max_positions,
-        seed=config.seed,
-    )
-    device = resolve_device(config.device)
-    examples = _tokenize(tokenizer, conversations)
-    batches = _length_bucketed_batches(examples, config)
-    check: list[_Example] = []
-    if config.stop_when_solved is not None:
-        check_problems = build_split[config.turns + config.own_debates :]
-        each_method = replace(config, revision_share=0.0, method_weights=(1.0,) * len(METHOD_PROMPTS))
-        check = _tokenize(tokenizer, training_conversations(check_problems, each_method))
+    # hundreds of thousands of lists that all live on: the collector's passes over them would find nothing
+    # and cost seconds (docs/testbed.md, x21)
+    with relaxed_gc():
+        build_split = list(problems("build", limit=config.turns + config.own_debates + CHECK_PROBLEMS))
+        turns = list(_training_turns(build_split[: config.turns], config))
+        conversations = [conversation for conversation, _ in turns]
+        chat = Template(CHAT_TEMPLATE)
+        tokenizer = train_tokenizer(
+            (chat.render(messages=c) for c in conversations[:3000]), vocab_size=config.vocab_size, digits=True
+        )
+        model = init_model(
+            tokenizer,
+            hidden_size=config.hidden_size,
+            layers=config.layers,
+            heads=config.heads,
+            max_positions=config.max_positions,
+            seed=config.seed,
+        )
+        device = resolve_device(config.device)
+        examples = _tokenize(tokenizer, conversations)
+        batches = _length_bucketed_batches(examples, config)
+        check: list[_Example] = []
+        if config.stop_when_solved is not None:
+            check_problems = build_split[config.turns + config.own_debates :]
+            each_method = replace(config, revision_share=0.0, method_weights=(1.0,) * len(METHOD_PROMPTS))
+            check = _tokenize(tokenizer, training_conversations(check_problems, each_method))
     solved: list[float] = []
 
     def learned_enough(step: int) -> bool:
@@ -536,6 +540,8 @@ def _train(
                 logged = time.monotonic()
                 _log(f"{description}: {len(losses)}/{steps} steps, loss {_recent_mean(losses):.3f}")
             if stop_when is not None and stop_when(len(losses)):
+                # the bar ends full where training stopped, not part way through the schedule
+                bar.total = len(losses)
                 break
     model.eval()
     return losses

@@ -182,6 +182,16 @@ def test_stage_one_stops_once_the_model_writes_enough_held_out_solutions(tmp_pat
     assert (unchecked.stage_one_steps, unchecked.solved) == (96 // 16, None)
 
 
+def test_on_a_terminal_the_bar_ends_full_where_stage_one_stopped(tmp_path, capsys):
+    config = DemoConfig(turns=96, own_debates=0, hidden_size=32, layers=1, vocab_size=300, check_every=2)
+
+    build_demo_model(tmp_path / "demo", replace(config, stop_when_solved=0.0), progress="bar")
+
+    drawn = capsys.readouterr().err.replace("\n", "\r").split("\r")
+    last = [line for line in drawn if line.startswith("training the demo model")][-1]
+    assert "2/2" in last  # not "2/6": the schedule has 6 steps, the check stopped it after 2
+
+
 class CopyingModel(torch.nn.Module):
     """Predicts every next token from the sequence it is shown, except at the positions it is told to miss."""
 
