@@ -72,7 +72,11 @@ async def arun_debate(
         snapshot = await graph.aget_state(config)
         if snapshot.values.get("messages") is not None or snapshot.next:
             initial = None  # resume (or return the finished debate) from the checkpoint
-    state = await graph.ainvoke(initial, config)
+    # "sync": each step's checkpoint is on disk before the next step starts. LangGraph's default writes it
+    # while the next step runs, and a run killed in between resumed without the debate's last steps
+    # (tests/test_runner_resume.py, under load)
+    durability = "sync" if graph.checkpointer is not None else None
+    state = await graph.ainvoke(initial, config, durability=durability)
     return debate_result(scenario, state, wall_time_s=time.perf_counter() - started)
 
 

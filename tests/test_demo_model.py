@@ -16,6 +16,7 @@ from debate.demo_model import (
     TASK,
     DemoConfig,
     _Example,
+    _optimizers,
     _solved_share,
     build_demo_model,
     default_demo_dir,
@@ -190,6 +191,43 @@ def test_on_a_terminal_the_bar_ends_full_where_stage_one_stopped(tmp_path, capsy
     drawn = capsys.readouterr().err.replace("\n", "\r").split("\r")
     last = [line for line in drawn if line.startswith("training the demo model")][-1]
     assert "2/2" in last  # not "2/6": the schedule has 6 steps, the check stopped it after 2
+
+
+def test_muon_trains_the_matrices_inside_the_layers_and_adamw_everything_else():
+    from debate.tiny_model import init_model, train_tokenizer
+
+    tokenizer = train_tokenizer(["Ana has 12 apples. 12 + 5 = 17"], vocab_size=300, digits=True)
+    model = init_model(tokenizer, hidden_size=32, layers=2, heads=4)
+    names = {id(parameter): name for name, parameter in model.named_parameters()}
+
+    adamw, muon = _optimizers(model, DemoConfig(learning_rate=3e-3, muon_learning_rate=1e-3))
+    (only,) = _optimizers(model, DemoConfig(muon_learning_rate=None))
+
+    by_muon = {names[id(p)] for group in muon.param_groups for p in group["params"]}
+    by_adamw = {names[id(p)] for group in adamw.param_groups for p in group["params"]}
+    assert (type(muon).__name__, type(adamw).__name__, type(only).__name__) == ("Muon", "AdamW", "AdamW")
+    assert by_muon | by_adamw == set(names.values()) and not by_muon & by_adamw
+    assert (
+        "model.layers.1.mlp.down_proj.weight" in by_muon
+        and "model.layers.0.self_attn.q_proj.weight" in by_muon
+    )
+    assert {
+        "model.embed_tokens.weight",
+        "model.norm.weight",
+        "model.layers.0.input_layernorm.weight",
+    } <= by_adamw
+    assert (muon.defaults["lr"], adamw.defaults["lr"]) == (1e-3, 3e-3)
+
+
+def test_the_build_records_whether_stage_one_used_muon(tmp_path, capsys):
+    muon = ["--muon-learning-rate", "2e-3", "--quiet"]
+    assert main(["model", "build-demo", "--out", str(tmp_path / "muon"), *TINY_BUILD, *muon]) == 0
+
+    config = json.loads((tmp_path / "muon" / BUILD_INFO_FILE).read_text())["config"]
+    assert (config["muon_learning_rate"], DemoConfig().muon_learning_rate) == (2e-3, None)
+    with pytest.raises(SystemExit):
+        main(["model", "build-demo", "--muon-learning-rate", "0"])
+    assert "expected a learning rate above 0, or 'off'" in capsys.readouterr().err
 
 
 class CopyingModel(torch.nn.Module):

@@ -73,7 +73,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=defaults.epochs,
         help="passes over the turns that the learning-rate schedule spans (default: %(default)s)",
     )
-    build.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    build.add_argument(
+        "--learning-rate",
+        type=float,
+        default=defaults.learning_rate,
+        help="stage 1's peak learning rate for AdamW (default: %(default)s)",
+    )
+    build.add_argument(
+        "--muon-learning-rate",
+        type=_rate_or_off,
+        default=defaults.muon_learning_rate,
+        metavar="RATE",
+        help="stage 1 trains the matrices inside the layers with Muon at this peak rate: its transition "
+        "comes in less than half the steps, but the debate then gains less over its vote (docs/testbed.md, "
+        "x22); 'off': AdamW for every weight (default: off)",
+    )
     build.add_argument("--batch-size", type=int, default=defaults.batch_size)
     build.add_argument("--hidden-size", type=int, default=defaults.hidden_size)
     build.add_argument("--layers", type=int, default=defaults.layers)
@@ -93,6 +107,15 @@ def _share_or_off(text: str) -> float | None:
     return share
 
 
+def _rate_or_off(text: str) -> float | None:
+    if text.lower() in ("off", "none"):
+        return None
+    rate = float(text)
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"expected a learning rate above 0, or 'off'; got {text}")
+    return rate
+
+
 def build_demo(args: argparse.Namespace) -> int:
     from debate.demo_model import build_demo_model
 
@@ -105,6 +128,7 @@ def build_demo(args: argparse.Namespace) -> int:
         revision_learning_rate=args.revision_learning_rate,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
+        muon_learning_rate=args.muon_learning_rate,
         batch_size=args.batch_size,
         hidden_size=args.hidden_size,
         layers=args.layers,
