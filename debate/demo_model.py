@@ -570,25 +570,29 @@ def _optimizers(model: Any, config: DemoConfig) -> list[Any]:
     """
     import torch
 
-    if config.muon_learning_rate is None:
-        return [
-            torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
-        ]
     named = list(model.named_parameters())
-    hidden = {name for name, parameter in named if parameter.ndim == 2 and ".layers." in name}
-    return [
+    hidden = (
+        set()
+        if config.muon_learning_rate is None
+        else {name for name, parameter in named if parameter.ndim == 2 and ".layers." in name}
+    )
+    optimizers = [
         torch.optim.AdamW(
             [parameter for name, parameter in named if name not in hidden],
             lr=config.learning_rate,
             weight_decay=config.weight_decay,
-        ),
-        torch.optim.Muon(
-            [parameter for name, parameter in named if name in hidden],
-            lr=config.muon_learning_rate,
-            weight_decay=config.weight_decay,
-            adjust_lr_fn="match_rms_adamw",
-        ),
+        )
     ]
+    if hidden:
+        optimizers.append(
+            torch.optim.Muon(
+                [parameter for name, parameter in named if name in hidden],
+                lr=config.muon_learning_rate,
+                weight_decay=config.weight_decay,
+                adjust_lr_fn="match_rms_adamw",
+            )
+        )
+    return optimizers
 
 
 def _solved_share(model: Any, examples: Sequence[_Example], pad_token_id: int, device: str) -> float:
