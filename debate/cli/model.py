@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from debate.demo_model import DemoConfig, default_demo_dir
 
@@ -98,22 +99,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(func=build_demo)
 
 
-def _share_or_off(text: str) -> float | None:
-    if text.lower() in ("off", "none"):
-        return None
-    share = float(text)
-    if not 0.0 <= share <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, or 'off'; got {text}")
-    return share
+def _number_or_off(valid: Callable[[float], bool], expected: str) -> Callable[[str], float | None]:
+    """An argparse type: a number that ``valid`` accepts, or 'off' (None)."""
+
+    def parse(text: str) -> float | None:
+        if text.lower() in ("off", "none"):
+            return None
+        number = float(text)
+        if not valid(number):
+            raise argparse.ArgumentTypeError(f"expected {expected}, or 'off'; got {text}")
+        return number
+
+    return parse
 
 
-def _rate_or_off(text: str) -> float | None:
-    if text.lower() in ("off", "none"):
-        return None
-    rate = float(text)
-    if rate <= 0:
-        raise argparse.ArgumentTypeError(f"expected a learning rate above 0, or 'off'; got {text}")
-    return rate
+_share_or_off = _number_or_off(lambda share: 0.0 <= share <= 1.0, "a share between 0 and 1")
+_rate_or_off = _number_or_off(lambda rate: rate > 0, "a learning rate above 0")
 
 
 def build_demo(args: argparse.Namespace) -> int:
