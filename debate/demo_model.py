@@ -59,6 +59,11 @@ TASK = "arithmetic-v5"
 CHECK_PROBLEMS = 300
 """Unseen ``build`` problems whose solutions decide when stage 1 has learned enough (``DemoConfig.stop_when_solved``)."""
 
+CHECK_AFTER_TURNS = 1_200
+"""Where the check's problems start, counted from the end of stage 1's turns: past the default second stage's
+debates, and there whatever ``own_debates`` is, so that the second stage's size does not move where stage 1 stops.
+A larger second stage debates some of them too, which is harmless: the check is over by then."""
+
 Conversation = list[dict[str, str]]
 
 _METHOD_OF_PROMPT = {prompt: method for method, prompt in METHOD_PROMPTS.items()}
@@ -113,7 +118,8 @@ class DemoConfig:
        ``stop_when_solved`` of held-out worked solutions exactly (round 0,
        each method equally, every token the model's first choice given the
        ones before, as greedy decoding writes them; checked every
-       ``check_every`` steps on ``CHECK_PROBLEMS`` unseen problems), or
+       ``check_every`` steps on ``CHECK_PROBLEMS`` unseen problems, the same
+       whatever ``own_debates`` is), or
        after ``steps`` steps (``None``: at the end of the schedule),
        whichever comes first. 5% is early on the transition: the second
        stage carries the model further (docs/testbed.md, x20).
@@ -402,8 +408,8 @@ def build_demo_model(
     # hundreds of thousands of lists that all live on: the collector's passes over them would find nothing
     # and cost seconds (docs/testbed.md, x21)
     with relaxed_gc():
-        build_split = list(problems("build", limit=config.turns + config.own_debates + CHECK_PROBLEMS))
-        turns = list(_training_turns(build_split[: config.turns], config))
+        turn_problems, own_problems, check_problems = _build_problems(config)
+        turns = list(_training_turns(turn_problems, config))
         conversations = [conversation for conversation, _ in turns]
         chat = Template(CHAT_TEMPLATE)
         tokenizer = train_tokenizer(
@@ -422,7 +428,6 @@ def build_demo_model(
         batches = _length_bucketed_batches(examples, config)
         check: list[_Example] = []
         if config.stop_when_solved is not None:
-            check_problems = build_split[config.turns + config.own_debates :]
             each_method = replace(config, revision_share=0.0, method_weights=(1.0,) * len(METHOD_PROMPTS))
             check = _tokenize(tokenizer, training_conversations(check_problems, each_method))
     solved: list[float] = []
@@ -457,7 +462,6 @@ def build_demo_model(
         # stage 2: the model just saved debates unseen problems, then learns to revise what it got wrong
         if progress == "log":
             _log(f"learning to revise: the model debates {config.own_debates:,} problems")
-        own_problems = build_split[config.turns : config.turns + config.own_debates]
         own = own_revision_conversations(out, own_problems, seed=config.seed, device=device)
         # none when the model agreed with itself on every problem: then no batches, no steps
         stage_two = replace(
@@ -493,6 +497,22 @@ def build_demo_model(
     }
     (out / BUILD_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return build
+
+
+def _build_problems(config: DemoConfig) -> tuple[list[Problem], list[Problem], list[Problem]]:
+    """The ``build`` problems of stage 1's turns, of the second stage's debates and of stage 1's check.
+
+    The turns come first and are never checked on; the check's problems stay where ``CHECK_AFTER_TURNS`` puts
+    them whatever ``own_debates`` is.
+    """
+    check_start = config.turns + CHECK_AFTER_TURNS
+    limit = max(check_start + CHECK_PROBLEMS, config.turns + config.own_debates)
+    build_split = list(problems("build", limit=limit))
+    return (
+        build_split[: config.turns],
+        build_split[config.turns : config.turns + config.own_debates],
+        build_split[check_start : check_start + CHECK_PROBLEMS],
+    )
 
 
 # -- training helpers -----------------------------------------------------------------

@@ -13,8 +13,10 @@ from debate.arithmetic import METHOD_PROMPTS, method_solution, problems
 from debate.cli import main
 from debate.demo_model import (
     BUILD_INFO_FILE,
+    CHECK_PROBLEMS,
     TASK,
     DemoConfig,
+    _build_problems,
     _Example,
     _optimizers,
     _solved_share,
@@ -181,6 +183,17 @@ def test_stage_one_stops_once_the_model_writes_enough_held_out_solutions(tmp_pat
     assert (never.stage_one_steps, never.solved) == (96 // 16, 0.0)  # a model of 6 steps solves nothing
     assert (at_once.stage_one_steps, at_once.solved) == (2, 0.0)  # the first check already suffices
     assert (unchecked.stage_one_steps, unchecked.solved) == (96 // 16, None)
+
+
+def test_the_second_stage_size_does_not_move_the_problems_stage_one_is_checked_on():
+    without, default, larger = (
+        _build_problems(DemoConfig(turns=50, own_debates=n)) for n in (0, 1_200, 2_000)
+    )
+
+    assert without[2] == default[2] == larger[2] and len(default[2]) == CHECK_PROBLEMS
+    assert [len(own) for _, own, _ in (without, default, larger)] == [0, 1_200, 2_000]
+    turns, _, check = default
+    assert not set(turns) & set(check)  # held out
 
 
 def test_on_a_terminal_the_bar_ends_full_where_stage_one_stopped(tmp_path, capsys):
