@@ -94,13 +94,12 @@ class KilledAfter(AsyncSqliteSaver):
 
     def __init__(self, connection, writes):
         super().__init__(connection, serde=debate_serializer())
-        self.writes_left = writes
+        self.writes = writes
         self.attempted = 0
 
     def _keeps(self):
         self.attempted += 1
-        self.writes_left -= 1
-        return self.writes_left >= 0
+        return self.attempted <= self.writes
 
     async def aput(self, config, checkpoint, metadata, new_versions):
         if self._keeps():
