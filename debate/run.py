@@ -74,7 +74,7 @@ async def arun_debate(
             initial = None  # resume (or return the finished debate) from the checkpoint
     # "sync": each step's checkpoint is on disk before the next step starts. LangGraph's default writes it
     # while the next step runs, and a run killed in between resumed without the debate's last steps
-    # (tests/test_runner_resume.py, under load)
+    # (tests/test_resume.py kills a debate after each of its checkpoint writes)
     durability = "sync" if graph.checkpointer is not None else None
     state = await graph.ainvoke(initial, config, durability=durability)
     return debate_result(scenario, state, wall_time_s=time.perf_counter() - started)
