@@ -13,8 +13,10 @@ scenarios, on two kinds of turns (``training_conversations``):
   in view, sometimes right and sometimes a slip; the target is always the
   correct solution, whoever was right, so that following the majority is not
   what is rewarded. First on answers drawn at random, then, in a second
-  stage, on the model's own debates (``own_revision_conversations``), whose
-  disagreements are the ones it will meet.
+  stage, on the model's own debates (``own_debate_turns``), whose
+  disagreements are the ones it will meet; its first answers in those
+  debates are trained on as it wrote them, so that the second stage changes
+  how it revises and not how it answers first.
 
 The tokenizer keeps digits apart (one token per digit), so that numbers are
 written digit by digit as in column arithmetic. What the model reaches, and
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 BUILD_INFO_FILE = "debate_demo.json"
 """Written beside the weights: how the model was built and how training went."""
 
-TASK = "arithmetic-v5"
+TASK = "arithmetic-v6"
 """What a demo model was taught, and by which recipe; a directory built otherwise is rebuilt, not reused."""
 
 CHECK_PROBLEMS = 300
@@ -90,7 +92,7 @@ def demo_model_ready(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """What to train: data, model size and schedule. The defaults take about 4 minutes on 2 CPU cores.
+    """What to train: data, model size and schedule. The defaults take under 3 minutes on 2 CPU cores.
 
     Two stages, from scratch:
 
@@ -111,9 +113,10 @@ class DemoConfig:
          in the debater's method, whoever was right.
 
        The learning rate warms up and decays (cosine) over ``epochs`` passes
-       in batches of ``batch_size``, with AdamW (or, given a
-       ``muon_learning_rate``, Muon for the matrices inside the layers: the
-       transition in less than half the steps, a weaker debate; x22).
+       in batches of ``batch_size``, with Muon for the matrices inside the
+       layers at ``muon_learning_rate`` and AdamW at ``learning_rate`` for
+       the rest (``muon_learning_rate=None``: AdamW for every weight, the
+       transition in more than twice the steps; docs/testbed.md, x22).
        Training stops once the model writes
        ``stop_when_solved`` of held-out worked solutions exactly (round 0,
        each method equally, every token the model's first choice given the
@@ -121,26 +124,31 @@ class DemoConfig:
        ``check_every`` steps on ``CHECK_PROBLEMS`` unseen problems, the same
        whatever ``own_debates`` is), or
        after ``steps`` steps (``None``: at the end of the schedule),
-       whichever comes first. 5% is early on the transition: the second
-       stage carries the model further (docs/testbed.md, x20).
+       whichever comes first. 20% is early on the transition: with seed 0
+       the model then answers about a third of the problems right alone
+       (docs/testbed.md, x24).
     2. **Revising its own debates**: the stage-1 model debates ``own_debates``
        unseen problems (round 0, greedy, as ``arithmetic_rcr`` does); every
        round-1 prompt of a debate that did not agree at once becomes a turn
        answered with the correct solution in the debater's method
-       (``own_revision_conversations``), trained in one pass at
-       ``revision_learning_rate``. Its hints are the model's real answers,
-       so its revisions learn how far two agreeing peers are to be trusted.
-       Only revisions: turns of stage 1's kind mixed in keep the first
-       answers better but the revisions weaker, and the debate then gains
-       less over its vote (docs/testbed.md, x19). 0 skips the stage.
+       (``own_debate_turns``), trained in one pass at
+       ``revision_learning_rate``, with AdamW. Its hints are the model's
+       real answers: the disagreements it will meet. With
+       ``keep_first_answers``, every round-0 answer of those debates is
+       trained on too, as the model wrote it, right or wrong: the revisions
+       alone would also make the first answers better and leave the debate
+       little to repair (x22), and turns of stage 1's kind, with correct
+       answers, do the same (x19); held where stage 1 left them, the first
+       answers stay weak while the revisions learn (x24), so the debate has
+       something to repair. 0 skips the stage.
 
     This model learns in a sudden transition, so where stage 1 stops decides
     how good it is (docs/testbed.md): the defaults leave it partly competent,
     where debate and DTE have room to help. Where the transition falls moves
-    with the seed (seed 0: about 2,200 steps; seeds 1 and 2: later) and with
-    the order of floating-point sums (a CPU of another kind), so the stop is
-    a level of skill, not a step count. The same seed on the same machine
-    type builds the same weights however fast it is.
+    with the seed (the defaults stop seeds 0 and 1 after 1,000 steps, seed 2
+    after 1,100) and with the order of floating-point sums (a CPU of another
+    kind), so the stop is a level of skill, not a step count. The same seed
+    on the same machine type builds the same weights however fast it is.
     """
 
     turns: int = 64_000
@@ -149,13 +157,14 @@ class DemoConfig:
     method_weights: tuple[float, ...] = (0.2, 0.2, 0.6)
     epochs: float = 1.0
     steps: int | None = None
-    stop_when_solved: float | None = 0.05
+    stop_when_solved: float | None = 0.2
     check_every: int = 100
-    own_debates: int = 1_200
+    own_debates: int = 1_000
     revision_learning_rate: float = 1e-3
+    keep_first_answers: bool = True
     batch_size: int = 16
     learning_rate: float = 3e-3
-    muon_learning_rate: float | None = None
+    muon_learning_rate: float | None = 1.5e-3
     warmup_steps: int = 30
     weight_decay: float = 0.1
     vocab_size: int = 512
@@ -223,6 +232,8 @@ class DemoBuild:
     """Stage 1's, with hints drawn at random, trained on."""
     own_revision_turns: int
     """Stage 2's, on the model's own debates."""
+    own_first_answers: int
+    """Stage 2's round-0 turns of those debates, trained on as the model wrote them (``keep_first_answers``)."""
     stage_one_steps: int
     solved: float | None
     """The share of held-out solutions the stage-1 model wrote exactly at its last check (None: none made)."""
@@ -307,23 +318,35 @@ def _hint(problem: Problem, right: float, rng: random.Random) -> str:
     return str(slipped)
 
 
-def own_revision_conversations(
+@dataclass(frozen=True)
+class OwnDebateTurns:
+    """What ``own_debate_turns`` made of the model's own debates."""
+
+    revisions: list[Conversation]
+    """Every round-1 prompt of a debate that did not agree at once, answered with the correct solution."""
+    first_answers: list[Conversation]
+    """Every round-0 prompt, answered as the model answered it, right or wrong."""
+
+
+def own_debate_turns(
     model: str | Path | Backend,
     items: Sequence[Problem],
     *,
     seed: int = 0,
     device: str = "cpu",
     max_batch_size: int = 512,
-) -> list[Conversation]:
-    """Later-round turns of the model's own debates, each answered with the correct solution in its method.
+) -> OwnDebateTurns:
+    """The turns of the model's own debates: its revisions to learn, its first answers as it wrote them.
 
     ``model`` (a model directory, a backend URI or a backend) answers round 0
     of ``arithmetic_rcr`` on every problem, as in a debate. Where its three
     answers disagree the debate goes on, and every round-1 prompt (its own
     real answer and its peers') becomes a conversation answered with the
     correct solution in that debater's method. Stage 1's hints are drawn at
-    random; these are the disagreements the model will actually meet, so its
-    revisions learn how much its peers are worth (docs/testbed.md, x17).
+    random; these are the disagreements the model will actually meet
+    (docs/testbed.md, x17). Every round-0 answer comes back too, as the
+    model wrote it: trained on, it holds the first answers where they are
+    while the revisions learn (x24).
     """
     from debate.agents.backends import resolve_backend
     from debate.loading import load_scenario
@@ -337,12 +360,12 @@ def own_revision_conversations(
         {key: problem.solution for key, problem in by_debate.items()},
     )
     _debate_all(scenario, backend, by_debate)
-    conversations = []
+    revisions = []
     for request in backend.revisions:
         chat = request.chat()
         solution = method_solution(by_debate[request.debate_id], _METHOD_OF_PROMPT[chat[0]["content"]])
-        conversations.append([*chat, {"role": "assistant", "content": solution}])
-    return conversations
+        revisions.append([*chat, {"role": "assistant", "content": solution}])
+    return OwnDebateTurns(revisions, backend.first_answers)
 
 
 def _debate_all(scenario: Scenario, backend: Backend, by_debate: dict[str, Problem]) -> None:
@@ -365,19 +388,25 @@ def _debate_all(scenario: Scenario, backend: Backend, by_debate: dict[str, Probl
 
 
 class _FirstAnswersFrom:
-    """Round 0 from the model; later rounds answered with the correct solution, their requests kept."""
+    """Round 0 from the model, kept as conversations; later rounds answered with the correct solution, requests kept."""
 
     name = "first-answers"
 
     def __init__(self, model: Backend, solutions: dict[str, str]) -> None:
         self.model = model
         self.solutions = solutions
+        self.first_answers: list[Conversation] = []
         self.revisions: list[ChatRequest] = []
 
     async def generate(self, requests: Sequence[ChatRequest]) -> list[ChatResponse]:
         first = [request for request in requests if request.round == 0]
-        answered = iter(await self.model.generate(first) if first else [])
+        responses = await self.model.generate(first) if first else []
+        self.first_answers.extend(
+            [*request.chat(), {"role": "assistant", "content": response.text}]
+            for request, response in zip(first, responses, strict=True)
+        )
         self.revisions.extend(request for request in requests if request.round > 0)
+        answered = iter(responses)
         return [
             next(answered) if request.round == 0 else ChatResponse(text=self.solutions[request.debate_id])
             for request in requests
@@ -457,17 +486,19 @@ def build_demo_model(
     is_revision = {id(example): revision for example, (_, revision) in zip(examples, turns, strict=True)}
     trained = [is_revision[id(example)] for batch in batches[:stage_one_steps] for example in batch]
     save_model(model.to("cpu"), tokenizer, out)
-    own: list[Conversation] = []
+    own = OwnDebateTurns(revisions=[], first_answers=[])
     if config.own_debates:
         # stage 2: the model just saved debates unseen problems, then learns to revise what it got wrong
         if progress == "log":
             _log(f"learning to revise: the model debates {config.own_debates:,} problems")
-        own = own_revision_conversations(out, own_problems, seed=config.seed, device=device)
-        # none when the model agreed with itself on every problem: then no batches, no steps
+        own = own_debate_turns(out, own_problems, seed=config.seed, device=device)
+        if not config.keep_first_answers:
+            own = replace(own, first_answers=[])
+        # none when the model agreed with itself on every problem and no first answers are kept: no steps
         stage_two = replace(
             config, learning_rate=config.revision_learning_rate, muon_learning_rate=None, warmup_steps=10
         )
-        batches = _length_bucketed_batches(_tokenize(tokenizer, own), stage_two)
+        batches = _length_bucketed_batches(_tokenize(tokenizer, own.revisions + own.first_answers), stage_two)
         losses += _train(
             model.to(device),
             batches,
@@ -483,7 +514,8 @@ def build_demo_model(
         parameters=sum(parameter.numel() for parameter in model.parameters()),
         solving_turns=trained.count(False),
         revision_turns=trained.count(True),
-        own_revision_turns=len(own),
+        own_revision_turns=len(own.revisions),
+        own_first_answers=len(own.first_answers),
         stage_one_steps=stage_one_steps,
         solved=solved[-1] if solved else None,
         steps=len(losses),
@@ -580,13 +612,12 @@ def _train(
 
 
 def _optimizers(model: Any, config: DemoConfig) -> list[Any]:
-    """AdamW for every weight, or, with a ``muon_learning_rate``, Muon for the matrices inside the layers.
+    """Muon for the layers' matrices and AdamW for the rest; AdamW alone without a ``muon_learning_rate``.
 
     Muon orthogonalises each matrix's update; this model then reaches its transition in less than half the
-    steps, on every seed tried, but ends too good at solving for the debate to gain much over its vote, so
-    the default stays AdamW (docs/testbed.md, x22). Muon's update is scaled to match AdamW's
-    (``match_rms_adamw``), so the rates compare. The embedding (tied to the output layer) and the norms stay
-    on AdamW, as Muon is made for hidden matrices.
+    steps, on every seed tried (docs/testbed.md, x22), which is what brings the build under 3 minutes. Its
+    update is scaled to match AdamW's (``match_rms_adamw``), so the rates compare. The embedding (tied to
+    the output layer) and the norms stay on AdamW, as Muon is made for hidden matrices.
     """
     import torch
 

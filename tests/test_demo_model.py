@@ -23,7 +23,7 @@ from debate.demo_model import (
     build_demo_model,
     default_demo_dir,
     demo_model_ready,
-    own_revision_conversations,
+    own_debate_turns,
     training_conversations,
 )
 from debate.loading import load_scenario
@@ -98,7 +98,7 @@ def test_training_turns_are_reproducible_from_the_seed_and_mix_solving_and_revis
     assert 50 < revisions < 110  # revision_share 0.4
 
 
-def test_own_debate_revision_turns_quote_the_models_real_first_answers_and_answer_in_its_method():
+def test_own_debate_turns_revise_the_models_real_first_answers_and_keep_those_as_it_wrote_them():
     items = list(problems("build", limit=5))
     by_question = {problem.question: problem for problem in items}
     agreeing = items[0].question
@@ -112,16 +112,21 @@ def test_own_debate_revision_turns_quote_the_models_real_first_answers_and_answe
         return f"#### {problem.answer + (1 if request.agent == 'b' else 2)}"
 
     model = ScriptedBackend(first_answers)
-    conversations = own_revision_conversations(model, items, seed=0)
+    own = own_debate_turns(model, items, seed=0)
 
     assert len(model.calls) == 3 * len(items)
-    assert len(conversations) == 3 * (len(items) - 1)  # the debate that agreed at once has no round 1
-    for system, user, answer in conversations:
+    assert len(own.revisions) == 3 * (len(items) - 1)  # the debate that agreed at once has no round 1
+    for system, user, answer in own.revisions:
         problem = by_question[re.search(r"Question: (.*)\Z", user["content"]).group(1)]
         assert problem.question != agreeing
         assert answer["content"] == method_solution(problem, method_of[system["content"]])
         shown = sorted(re.findall(r"said: (-?\d+)", user["content"]))
         assert shown == sorted(str(problem.answer + offset) for offset in (0, 1, 2))  # its own and its peers'
+    # every first answer of every debate, as the model wrote it: the 8 slips as well as the right ones
+    assert own.first_answers == [
+        [*call.chat(), {"role": "assistant", "content": first_answers(call)}] for call in model.calls
+    ]
+    assert sum(answer["content"].startswith("#### ") for *_, answer in own.first_answers) == 2 * 4
 
 
 def test_the_default_location_follows_debate_home(monkeypatch, tmp_path):
@@ -143,7 +148,8 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     assert (info["config"]["hidden_size"], info["task"]) == (32, TASK)
     assert info["solving_turns"] + info["revision_turns"] == 96 and info["revision_turns"] > 10
     assert info["own_revision_turns"] % 3 == 0  # three debaters revise in each debate that did not agree
-    stage_two = -(-info["own_revision_turns"] // 16)  # the second stage trains on revisions alone
+    assert info["own_first_answers"] == 3 * 8  # and every first answer of the 8 debates is kept
+    stage_two = -(-(info["own_revision_turns"] + info["own_first_answers"]) // 16)
     assert info["steps"] == 96 // 16 + stage_two  # stage 1's whole schedule: it is shorter than --steps
     assert demo_model_ready(out)
     assert {"config.json", "tokenizer.json", "tokenizer_config.json"} <= {path.name for path in out.iterdir()}
@@ -151,6 +157,16 @@ def test_build_demo_trains_saves_and_the_model_debates_from_the_command_line(tmp
     question = "Ana has 12 apples. Ana buys 5 more. How many apples does Ana have now?"
     assert main(["ask", "arithmetic_rcr", question, "--backend", f"hf:{out}?device=cpu"]) == 0
     assert "=== final answer:" in capsys.readouterr().out
+
+
+def test_without_keeping_first_answers_the_second_stage_trains_on_revisions_alone(tmp_path):
+    out = tmp_path / "demo"
+    build = [*TINY_BUILD, "--no-keep-first-answers", "--quiet"]
+    assert main(["model", "build-demo", "--out", str(out), *build]) == 0
+
+    info = json.loads((out / BUILD_INFO_FILE).read_text())
+    assert (info["config"]["keep_first_answers"], info["own_first_answers"]) == (False, 0)
+    assert info["steps"] == 96 // 16 + -(-info["own_revision_turns"] // 16)
 
 
 def test_without_a_terminal_the_build_logs_lines_instead_of_drawing_bars(tmp_path, capsys):
@@ -233,11 +249,11 @@ def test_muon_trains_the_matrices_inside_the_layers_and_adamw_everything_else():
 
 
 def test_the_build_records_whether_stage_one_used_muon(tmp_path, capsys):
-    muon = ["--muon-learning-rate", "2e-3", "--quiet"]
-    assert main(["model", "build-demo", "--out", str(tmp_path / "muon"), *TINY_BUILD, *muon]) == 0
+    adamw = ["--muon-learning-rate", "off", "--quiet"]
+    assert main(["model", "build-demo", "--out", str(tmp_path / "adamw"), *TINY_BUILD, *adamw]) == 0
 
-    config = json.loads((tmp_path / "muon" / BUILD_INFO_FILE).read_text())["config"]
-    assert (config["muon_learning_rate"], DemoConfig().muon_learning_rate) == (2e-3, None)
+    config = json.loads((tmp_path / "adamw" / BUILD_INFO_FILE).read_text())["config"]
+    assert (config["muon_learning_rate"], DemoConfig().muon_learning_rate) == (None, 1.5e-3)
     with pytest.raises(SystemExit):
         main(["model", "build-demo", "--muon-learning-rate", "0"])
     assert "expected a learning rate above 0, or 'off'" in capsys.readouterr().err

@@ -13,13 +13,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="model_command", metavar="MODEL_COMMAND", required=True)
     build = commands.add_parser(
         "build-demo",
-        help="train the small demo model for the arithmetic testbed (about 4 minutes on 2 CPU cores)",
+        help="train the small demo model for the arithmetic testbed (under 3 minutes on 2 CPU cores)",
         description="Train a small chat model on the CPU for the bundled arithmetic task, in the prompts of the "
         "arithmetic_rcr and arithmetic_single scenarios: to solve in three methods (one per debater of "
         "arithmetic_rcr), and to revise in a debate (later rounds with its own and its peers' first answers in "
         "view, sometimes right and sometimes wrong, answered with the correct solution), then to revise in "
         "debates of its own (it debates unseen problems; where its answers disagree, it learns the correct "
-        "solution after reading them). "
+        "solution after reading them, while its first answers are kept as it wrote them). "
         "Saved in Hugging Face format; use it with --backend hf:DIR. `debate demo` builds it when missing.",
     )
     defaults = DemoConfig()
@@ -69,6 +69,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="stage 2's learning rate (default: %(default)s)",
     )
     build.add_argument(
+        "--keep-first-answers",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.keep_first_answers,
+        help="stage 2 also trains on the model's first answers in its own debates as it wrote them, right or "
+        "wrong, so that it learns to revise without getting better at answering first, and the debate has "
+        "something to repair (docs/testbed.md, x24; default: on)",
+    )
+    build.add_argument(
         "--epochs",
         type=float,
         default=defaults.epochs,
@@ -78,16 +86,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--learning-rate",
         type=float,
         default=defaults.learning_rate,
-        help="stage 1's peak learning rate for AdamW (default: %(default)s)",
+        help="stage 1's peak learning rate for AdamW: the embedding and norms, or every weight with "
+        "--muon-learning-rate off (default: %(default)s)",
     )
     build.add_argument(
         "--muon-learning-rate",
         type=_rate_or_off,
         default=defaults.muon_learning_rate,
         metavar="RATE",
-        help="stage 1 trains the matrices inside the layers with Muon at this peak rate: its transition "
-        "comes in less than half the steps, but the debate then gains less over its vote (docs/testbed.md, "
-        "x22); 'off': AdamW for every weight (default: off)",
+        help="stage 1 trains the matrices inside the layers with Muon at this peak rate, the rest with AdamW "
+        "at --learning-rate: its transition comes in less than half the steps of AdamW alone "
+        "(docs/testbed.md, x22); 'off': AdamW for every weight (default: %(default)s)",
     )
     build.add_argument("--batch-size", type=int, default=defaults.batch_size)
     build.add_argument("--hidden-size", type=int, default=defaults.hidden_size)
@@ -127,6 +136,7 @@ def build_demo(args: argparse.Namespace) -> int:
         stop_when_solved=args.stop_when_solved,
         own_debates=args.own_debates,
         revision_learning_rate=args.revision_learning_rate,
+        keep_first_answers=args.keep_first_answers,
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         muon_learning_rate=args.muon_learning_rate,
@@ -141,8 +151,9 @@ def build_demo(args: argparse.Namespace) -> int:
     print(
         f"demo model: {build.path}\n"
         f"  {build.parameters / 1e6:.2f}M parameters, {build.steps} steps on {build.solving_turns} solving, "
-        f"{build.revision_turns} revision and {build.own_revision_turns} own-debate revision turns "
-        f"in {build.seconds:.0f} s, final loss {build.final_loss:.3f}"
+        f"{build.revision_turns} revision, {build.own_revision_turns} own-debate revision and "
+        f"{build.own_first_answers} own first-answer turns in {build.seconds:.0f} s, final loss "
+        f"{build.final_loss:.3f}"
     )
     if build.solved is not None:
         print(
